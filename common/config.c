@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: defaults, the option table, parsing and validation. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/config.h"
+#include "common/hq.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#define OFF(f)	offsetof(struct hq_config, f)
+#define DAY_MS	(24L * 3600 * 1000)
+
+const struct config_option config_options[] = {
+	{ "root", { "QUEUE_BASE_DIR" }, CONFIG_STR, OFF(root), 0, 0, "DIR",
+	  "queue root (default " HQ_DEFAULT_ROOT ")" },
+	{ "db", { "HIVE_DB" }, CONFIG_STR, OFF(db), 0, 0, "FILE",
+	  "SQLite database (default " HQ_DEFAULT_DB ")" },
+	{ "workers", { "HQ_WORKERS" }, CONFIG_INT, OFF(workers), 1,
+	  HQ_MAX_WORKERS, "N", "worker processes (default 2)" },
+	{ "batch-size", { "QUEUE_BATCH_SIZE" }, CONFIG_INT, OFF(batch_size),
+	  1, 10000, "N", "most entries per transaction (default 256)" },
+	{ "max-retries", { "QUEUE_MAX_RETRIES" }, CONFIG_INT,
+	  OFF(max_retries), 0, 1000, "N",
+	  "transient attempts before failed/ (default 5)" },
+	{ "sync", { "HQ_SYNC" }, CONFIG_SYNC, OFF(sync_full), 0, 0,
+	  "full|normal", "SQLite synchronous level (default full)" },
+	{ "busy-timeout", { "SQLITE_BUSY_TIMEOUT", "SQLITE_TIMEOUT" },
+	  CONFIG_INT, OFF(busy_timeout_ms), 0, 3600000, "MS",
+	  "SQLite busy timeout in milliseconds (default 5000)" },
+	{ "shutdown-timeout", { "HQ_SHUTDOWN_TIMEOUT" }, CONFIG_MS,
+	  OFF(shutdown_timeout_ms), 0, 3600000, "SECONDS",
+	  "drain budget on TERM/INT (default 10)" },
+	{ "poll-interval", { "QUEUE_POLL_INTERVAL" }, CONFIG_MS,
+	  OFF(poll_interval_ms), 10, 3600000, "SECONDS",
+	  "scan interval in polling mode (default 1)" },
+	{ "rescan-interval", { "EVENT_READ_TIMEOUT" }, CONFIG_MS,
+	  OFF(rescan_interval_ms), 0, 86400000, "SECONDS",
+	  "maintenance rescan interval, 0 disables (default 5)" },
+	{ "heartbeat-interval", { "HEARTBEAT_INTERVAL" }, CONFIG_MS,
+	  OFF(heartbeat_interval_ms), 100, 3600000, "SECONDS",
+	  "heartbeat file interval (default 5)" },
+	{ "max-watcher-restarts", { "MAX_WATCHER_RESTARTS" }, CONFIG_INT,
+	  OFF(max_watcher_restarts), 0, 1000000, "N",
+	  "inotify failures before polling (default 5)" },
+	{ "event-loop", { "USE_EVENT_LOOP" }, CONFIG_BOOL, OFF(use_inotify),
+	  0, 0, "true|false", "watch pending/ with inotify (default true)" },
+	{ "idle-exit", { "QUEUE_IDLE_EXIT" }, CONFIG_MS, OFF(idle_exit_ms),
+	  0, 86400000 * 365L, "SECONDS",
+	  "exit after this long idle, 0 never (default 0)" },
+	{ "processing-timeout", { "QUEUE_PROCESSING_TIMEOUT" }, CONFIG_MS,
+	  OFF(processing_timeout_ms), 0, 86400000, "SECONDS",
+	  "kill a worker this long without progress, 0 never (default 300)" },
+	{ "max-entry-size", { "HQ_MAX_ENTRY_SIZE" }, CONFIG_INT,
+	  OFF(max_entry_bytes), 64, 256 * 1024 * 1024, "BYTES",
+	  "largest entry file accepted (default 1048576)" },
+	{ "retry-base", { "HQ_RETRY_BASE" }, CONFIG_MS, OFF(retry_base_ms),
+	  1, 600000, "SECONDS",
+	  "first transient backoff, doubling (default 0.25)" },
+	{ "ledger-days", { "HQ_LEDGER_DAYS" }, CONFIG_INT, OFF(ledger_days),
+	  1, 36500, "DAYS", "keep applied ids this long (default 7)" },
+	{ "keep-completed", { "QUEUE_KEEP_COMPLETED" }, CONFIG_BOOL,
+	  OFF(keep_completed), 0, 0, "true|false",
+	  "move applied entries to completed/ (default false)" },
+	{ "log-file", { "HQ_LOG_FILE" }, CONFIG_STR, OFF(log_file), 0, 0,
+	  "FILE", "append logs here instead of stderr" },
+	{ "log-level", { "HQ_LOG_LEVEL" }, CONFIG_LEVEL, OFF(log_level), 0, 0,
+	  "warn|info|debug", "log verbosity (default info)" },
+	{ "shm-name", { "HQ_SHM_NAME" }, CONFIG_STR, OFF(shm_name), 0, 0,
+	  "NAME", "stats segment name (default derived from the root)" },
+	{ "http", { "HQ_HTTP" }, CONFIG_STR, OFF(http), 0, 0, "ADDR:PORT",
+	  "serve metrics and the dashboard (default off)" },
+};
+const size_t config_noptions = nitems(config_options);
+
+void
+config_defaults(struct hq_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->root = xstrdup(HQ_DEFAULT_ROOT);
+	cfg->db = xstrdup(HQ_DEFAULT_DB);
+	cfg->workers = 2;
+	cfg->batch_size = 256;
+	cfg->max_retries = 5;
+	cfg->sync_full = true;
+	cfg->busy_timeout_ms = 5000;
+	cfg->shutdown_timeout_ms = 10000;
+	cfg->poll_interval_ms = 1000;
+	cfg->rescan_interval_ms = 5000;
+	cfg->heartbeat_interval_ms = 5000;
+	cfg->max_watcher_restarts = 5;
+	cfg->use_inotify = true;
+	cfg->idle_exit_ms = 0;
+	cfg->processing_timeout_ms = 300000;
+	cfg->max_entry_bytes = 1024 * 1024;
+	cfg->retry_base_ms = 250;
+	cfg->ledger_days = 7;
+	cfg->log_level = LOG_LEVEL_INFO;
+}
+
+void
+config_free(struct hq_config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < config_noptions; i++)
+		if (config_options[i].type == CONFIG_STR) {
+			char **p = (char **)(void *)((char *)cfg +
+			    config_options[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+}
+
+const struct config_option *
+config_find(const char *flag)
+{
+	size_t	i;
+
+	for (i = 0; i < config_noptions; i++)
+		if (strcmp(config_options[i].flag, flag) == 0)
+			return &config_options[i];
+	return NULL;
+}
+
+static int
+config_parse_bool(const char *v, bool *out)
+{
+	static const char *yes[] = { "1", "true", "yes", "on" };
+	static const char *no[] = { "0", "false", "no", "off" };
+	size_t	i;
+
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+config_set(struct hq_config *cfg, const struct config_option *opt,
+    const char *value, const char *origin, char *err, size_t errlen)
+{
+	void	*field = (char *)cfg + opt->offset;
+	char	*end;
+	long	 l;
+	double	 d;
+	bool	 b;
+
+	switch (opt->type) {
+	case CONFIG_STR:
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s: must not be empty", origin);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONFIG_INT:
+		errno = 0;
+		l = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' ||
+		    l < opt->min || l > opt->max) {
+			snprintf(err, errlen, "%s: '%s' is not an integer "
+			    "in %ld..%ld", origin, value, opt->min, opt->max);
+			return -1;
+		}
+		*(int *)field = (int)l;
+		return 0;
+	case CONFIG_MS:
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno != 0 || end == value || *end != '\0' ||
+		    !isfinite(d) || d * 1000 < (double)opt->min ||
+		    d * 1000 > (double)opt->max) {
+			snprintf(err, errlen, "%s: '%s' is not a number of "
+			    "seconds in %g..%g", origin, value,
+			    opt->min / 1000.0, opt->max / 1000.0);
+			return -1;
+		}
+		*(int *)field = (int)llround(d * 1000);
+		return 0;
+	case CONFIG_BOOL:
+		if (config_parse_bool(value, &b) == -1) {
+			snprintf(err, errlen, "%s: '%s' is not a boolean "
+			    "(true/false, 1/0, yes/no)", origin, value);
+			return -1;
+		}
+		*(bool *)field = b;
+		return 0;
+	case CONFIG_SYNC:
+		if (strcasecmp(value, "full") == 0)
+			*(bool *)field = true;
+		else if (strcasecmp(value, "normal") == 0)
+			*(bool *)field = false;
+		else {
+			snprintf(err, errlen, "%s: '%s' is not full or normal",
+			    origin, value);
+			return -1;
+		}
+		return 0;
+	case CONFIG_LEVEL:
+		if (strcasecmp(value, "warn") == 0)
+			*(int *)field = LOG_LEVEL_WARN;
+		else if (strcasecmp(value, "info") == 0)
+			*(int *)field = LOG_LEVEL_INFO;
+		else if (strcasecmp(value, "debug") == 0)
+			*(int *)field = LOG_LEVEL_DEBUG;
+		else {
+			snprintf(err, errlen, "%s: '%s' is not warn, info "
+			    "or debug", origin, value);
+			return -1;
+		}
+		return 0;
+	}
+	abort();
+}
+
+int
+config_from_env(struct hq_config *cfg, char *err, size_t errlen)
+{
+	const char	*v;
+	size_t		 i, j;
+
+	for (i = 0; i < config_noptions; i++) {
+		for (j = 0; j < nitems(config_options[i].env); j++) {
+			const char *name = config_options[i].env[j];
+
+			if (name == NULL || (v = getenv(name)) == NULL)
+				continue;
+			if (config_set(cfg, &config_options[i], v, name, err,
+			    errlen) == -1)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+config_check(const struct hq_config *cfg, char *err, size_t errlen)
+{
+	if (strlen(cfg->root) >= PATH_MAX - 300) {
+		snprintf(err, errlen, "root: path too long");
+		return -1;
+	}
+	if (cfg->shm_name != NULL && (cfg->shm_name[0] != '/' ||
+	    strchr(cfg->shm_name + 1, '/') != NULL ||
+	    strlen(cfg->shm_name) > 200)) {
+		snprintf(err, errlen, "shm-name: '%s' must be '/' and a name "
+		    "without further '/'", cfg->shm_name);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: hqd's settings. Flags beat environment variables (the old
+ * worker's names, SPEC section 10) beat defaults. One table describes every
+ * option, so flags, variables, validation, --help and the example file
+ * cannot disagree. hqctl reads the same table for --root and the segment. */
+#ifndef HQ_CONFIG_H
+#define HQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hq_config {
+	char		*root;			/* queue root, as given */
+	char		*db;			/* SQLite file */
+	int		 workers;
+	int		 batch_size;		/* entries per transaction, max */
+	int		 max_retries;		/* transient attempts before failed/ */
+	bool		 sync_full;		/* synchronous=FULL, else NORMAL */
+	int		 busy_timeout_ms;
+	int		 shutdown_timeout_ms;
+	int		 poll_interval_ms;
+	int		 rescan_interval_ms;	/* 0: no periodic rescan */
+	int		 heartbeat_interval_ms;
+	int		 max_watcher_restarts;
+	bool		 use_inotify;
+	int		 idle_exit_ms;		/* 0: never */
+	int		 processing_timeout_ms;	/* 0: never */
+	int		 max_entry_bytes;
+	int		 retry_base_ms;		/* first transient backoff */
+	int		 ledger_days;		/* ledger rows kept this long */
+	bool		 keep_completed;
+	char		*log_file;		/* NULL: stderr */
+	int		 log_level;		/* enum log_level */
+	char		*shm_name;		/* NULL: derived from the root */
+	char		*http;			/* NULL: off */
+};
+
+/* What an option's value means. */
+enum config_type {
+	CONFIG_STR, CONFIG_INT, CONFIG_MS, CONFIG_BOOL, CONFIG_SYNC,
+	CONFIG_LEVEL,
+};
+
+struct config_option {
+	const char	*flag;		/* long option without "--" */
+	const char	*env[2];	/* environment variables, first wins */
+	enum config_type type;
+	size_t		 offset;	/* into struct hq_config */
+	long		 min, max;	/* INT: value; MS: milliseconds */
+	const char	*arg;		/* --help placeholder, NULL for flags */
+	const char	*help;
+};
+
+extern const struct config_option	config_options[];
+extern const size_t			config_noptions;
+
+void	config_defaults(struct hq_config *cfg);
+void	config_free(struct hq_config *cfg);
+/* Parse value for opt into cfg. origin names the source in the error
+ * ("--workers", "QUEUE_BATCH_SIZE"). Returns 0, or -1 with a message in
+ * err ("QUEUE_BATCH_SIZE: 'abc' is not an integer in 1..10000"). */
+int	config_set(struct hq_config *cfg, const struct config_option *opt,
+	    const char *value, const char *origin, char *err, size_t errlen);
+/* Apply every set environment variable of the table. 0 or -1 + err. */
+int	config_from_env(struct hq_config *cfg, char *err, size_t errlen);
+const struct config_option *config_find(const char *flag);
+/* Cross-field checks after all sources are applied. 0 or -1 + err. */
+int	config_check(const struct hq_config *cfg, char *err, size_t errlen);
+
+#endif

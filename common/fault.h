@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* fault.h: test-only crash points. In a build with HQ_TESTING, setting
+ * HQ_FAULT=point (optionally HQ_FAULT=point:N to fire on the Nth pass)
+ * makes HQ_FAULT("point") kill the calling process with SIGKILL there.
+ * Without HQ_TESTING it compiles to nothing. */
+#ifndef HQ_FAULT_H
+#define HQ_FAULT_H
+
+#ifdef HQ_TESTING
+void	fault_point(const char *point);
+#define HQ_FAULT(point)	fault_point(point)
+#else
+#define HQ_FAULT(point)	do { } while (0)
+#endif
+
+#endif

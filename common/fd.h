@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* fd.h: small descriptor helpers. All return 0, or -1 with errno set. */
+#ifndef HQ_FD_H
+#define HQ_FD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+int	fd_nonblock(int fd);
+int	fd_cloexec(int fd);
+/* Loop over short reads/writes and EINTR. fd_read_full fails with EIO
+ * on a premature EOF (errno 0 cases are mapped to EIO). */
+int	fd_read_full(int fd, void *buf, size_t len);
+int	fd_write_full(int fd, const void *buf, size_t len);
+/* Write buf to dir/name atomically: a temp file in dir, fsync, rename,
+ * and (when sync_dir) fsync of dir. The temp name starts with a dot so
+ * queue scanners ignore it. */
+int	fd_write_atomic(int dirfd, const char *name, const void *buf,
+	    size_t len, int mode, int sync_dir);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* hq.h: project-wide constants shared by hqd, its workers and hqctl. */
+#ifndef HQ_HQ_H
+#define HQ_HQ_H
+
+#include <stddef.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Queue tree, relative to the root (SPEC section 2). */
+#define HQ_DIR_TMP		".tmp"
+#define HQ_DIR_PENDING		"pending"
+#define HQ_DIR_PROCESSING	"processing"
+#define HQ_DIR_COMPLETED	"completed"
+#define HQ_DIR_FAILED		"failed"
+#define HQ_LOCK_FILE		".hqd.lock"
+#define HQ_HEARTBEAT_FILE	".heartbeat"
+#define HQ_REASON_SUFFIX	".err"
+
+#define HQ_DEFAULT_ROOT		".hive-mind/queue"
+#define HQ_DEFAULT_DB		".hive-mind/hive.db"
+
+/* Longest entry file name we accept; longer names are reported, not run. */
+#define HQ_NAME_MAX		200
+#define HQ_MAX_WORKERS		64
+
+/* sysexits(3) values, spelled out so no header is needed on odd libcs. */
+#define HQ_EX_OK		0
+#define HQ_EX_USAGE		64
+#define HQ_EX_DATAERR		65
+#define HQ_EX_NOINPUT		66
+#define HQ_EX_UNAVAILABLE	69
+#define HQ_EX_SOFTWARE		70
+#define HQ_EX_OSERR		71
+#define HQ_EX_CANTCREAT		73
+#define HQ_EX_IOERR		74
+#define HQ_EX_TEMPFAIL		75
+#define HQ_EX_NOPERM		77
+#define HQ_EX_CONFIG		78
+
+#endif

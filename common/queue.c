@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* queue.c: the queue tree; used by the supervisor (recovery), by workers
+ * (claim, finish, fail) and by hqctl (depths, failed/, retry). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fd.h"
+#include "common/hq.h"
+#include "common/log.h"
+#include "common/now.h"
+#include "common/queue.h"
+#include "common/xmalloc.h"
+
+static int
+queue_subdir(int rootfd, const char *name, bool create, int mode)
+{
+	int	fd;
+
+	if (create && mkdirat(rootfd, name, (mode_t)mode) == -1 &&
+	    errno != EEXIST)
+		return -1;
+	if ((fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return -1;
+	return fd;
+}
+
+/* mkdir -p for the root itself. */
+static int
+queue_mkdirs(const char *path, int mode)
+{
+	char	buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+queue_open(struct queue *q, const char *root, bool create, int mode,
+    char *err, size_t errlen)
+{
+	static const struct { const char *name; size_t off; } dirs[] = {
+		{ HQ_DIR_TMP, offsetof(struct queue, tmpfd) },
+		{ HQ_DIR_PENDING, offsetof(struct queue, pendingfd) },
+		{ HQ_DIR_PROCESSING, offsetof(struct queue, processingfd) },
+		{ HQ_DIR_COMPLETED, offsetof(struct queue, completedfd) },
+		{ HQ_DIR_FAILED, offsetof(struct queue, failedfd) },
+	};
+	char	real[PATH_MAX];
+	size_t	i;
+
+	memset(q, 0, sizeof(*q));
+	q->rootfd = q->tmpfd = q->pendingfd = q->processingfd =
+	    q->completedfd = q->failedfd = -1;
+	if (create && queue_mkdirs(root, mode) == -1) {
+		snprintf(err, errlen, "%s: cannot create: %s", root,
+		    strerror(errno));
+		return -1;
+	}
+	if (realpath(root, real) == NULL ||
+	    (q->rootfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		snprintf(err, errlen, "%s: %s", root, strerror(errno));
+		goto fail;
+	}
+	q->root = xstrdup(real);
+	for (i = 0; i < nitems(dirs); i++) {
+		int fd = queue_subdir(q->rootfd, dirs[i].name, create, mode);
+
+		if (fd == -1) {
+			snprintf(err, errlen, "%s/%s: %s", real, dirs[i].name,
+			    strerror(errno));
+			goto fail;
+		}
+		*(int *)(void *)((char *)q + dirs[i].off) = fd;
+	}
+	return 0;
+fail:
+	queue_close(q);
+	return -1;
+}
+
+void
+queue_close(struct queue *q)
+{
+	int	*fds[] = { &q->rootfd, &q->tmpfd, &q->pendingfd,
+	    &q->processingfd, &q->completedfd, &q->failedfd };
+	size_t	i;
+
+	for (i = 0; i < nitems(fds); i++) {
+		if (*fds[i] != -1)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	free(q->root);
+	q->root = NULL;
+}
+
+bool
+queue_name_hidden(const char *name)
+{
+	return name[0] == '.';
+}
+
+bool
+queue_name_parse(const char *name, struct queue_name *qn)
+{
+	const char	*p = name, *seq, *dot;
+	size_t		 len = strlen(name);
+	int		 prio;
+
+	if (len > HQ_NAME_MAX || !isdigit((unsigned char)p[0]) || p[0] == '0')
+		return false;
+	prio = p[0] - '0';
+	p++;
+	if (prio == 1 && *p == '0') {
+		prio = 10;
+		p++;
+	}
+	if (*p++ != '_')
+		return false;
+	seq = p;
+	while (isalnum((unsigned char)*p) || *p == '_' || *p == '-')
+		p++;
+	if (p == seq || *p != '.')
+		return false;
+	dot = p;
+	if (qn != NULL) {
+		qn->priority = prio;
+		qn->seq = seq;
+		qn->seq_len = (size_t)(dot - seq);
+	}
+	if (strcmp(dot, ".json") == 0) {
+		if (qn != NULL)
+			qn->format = ENTRY_JSON;
+		return true;
+	}
+	if (strcmp(dot, ".msgpack") == 0) {
+		if (qn != NULL)
+			qn->format = ENTRY_MSGPACK;
+		return true;
+	}
+	return false;
+}
+
+/* strverscmp-like on bounded strings: runs of digits compare as numbers
+ * (leading zeros ignored, then by length), other bytes as bytes. */
+int
+queue_seq_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	i = 0, j = 0;
+
+	while (i < alen && j < blen) {
+		if (isdigit((unsigned char)a[i]) &&
+		    isdigit((unsigned char)b[j])) {
+			size_t si, sj, li, lj;
+
+			while (i < alen && a[i] == '0')
+				i++;
+			while (j < blen && b[j] == '0')
+				j++;
+			for (si = i; i < alen && isdigit((unsigned char)a[i]);)
+				i++;
+			for (sj = j; j < blen && isdigit((unsigned char)b[j]);)
+				j++;
+			li = i - si;
+			lj = j - sj;
+			if (li != lj)
+				return li < lj ? -1 : 1;
+			if (li > 0) {
+				int c = memcmp(a + si, b + sj, li);
+				if (c != 0)
+					return c;
+			}
+			continue;
+		}
+		if (a[i] != b[j])
+			return (unsigned char)a[i] < (unsigned char)b[j] ?
+			    -1 : 1;
+		i++;
+		j++;
+	}
+	if (i < alen)
+		return 1;
+	if (j < blen)
+		return -1;
+	return 0;
+}
+
+int
+queue_name_cmp(const char *a, const char *b)
+{
+	struct queue_name	qa, qb;
+	int			c;
+
+	if (!queue_name_parse(a, &qa) || !queue_name_parse(b, &qb))
+		return strcmp(a, b);
+	if (qa.priority != qb.priority)
+		return qa.priority < qb.priority ? -1 : 1;
+	if ((c = queue_seq_cmp(qa.seq, qa.seq_len, qb.seq, qb.seq_len)) != 0)
+		return c;
+	return strcmp(a, b);
+}
+
+int
+queue_worker_dir(struct queue *q, int slot, bool create)
+{
+	char	name[32];
+
+	snprintf(name, sizeof(name), "w%d", slot);
+	return queue_subdir(q->processingfd, name, create, 0750);
+}
+
+/* Move every non-directory entry of dirfd into pending/. Dot files are
+ * producers' temp files and never live here, but they are moved as well:
+ * processing/ must end empty. */
+static long
+queue_requeue_dir(struct queue *q, int dirfd)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long		 moved = 0;
+	int		 fd;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type == DT_DIR)
+			continue;
+		if (renameat(dirfd, de->d_name, q->pendingfd, de->d_name) ==
+		    -1) {
+			log_warn("requeue %s", de->d_name);
+			continue;
+		}
+		moved++;
+	}
+	closedir(d);
+	return moved;
+}
+
+long
+queue_requeue_slot(struct queue *q, int slot)
+{
+	long	n;
+	int	fd;
+
+	if ((fd = queue_worker_dir(q, slot, false)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	n = queue_requeue_dir(q, fd);
+	close(fd);
+	return n;
+}
+
+long
+queue_requeue_all(struct queue *q)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long		 total, n;
+	int		 fd;
+
+	if ((total = queue_requeue_dir(q, q->processingfd)) == -1)
+		return -1;
+	if ((fd = dup(q->processingfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		int sub;
+
+		if (de->d_name[0] != 'w' || de->d_type != DT_DIR)
+			continue;
+		if ((sub = openat(q->processingfd, de->d_name, O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+			continue;
+		if ((n = queue_requeue_dir(q, sub)) > 0)
+			total += n;
+		close(sub);
+	}
+	closedir(d);
+	return total;
+}
+
+/* JSON string body escaping for the reason note. */
+static void
+queue_json_escape(char *out, size_t outlen, const char *s)
+{
+	size_t	o = 0;
+
+	for (; *s && o + 7 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+		} else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+int
+queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
+    long attempts, int worker_slot)
+{
+	char	note[2048], ereason[1024], ename[HQ_NAME_MAX * 6 + 8];
+	char	errname[NAME_MAX + 1], stamp[32];
+	int	len;
+
+	now_iso8601(stamp, now_wall_ns());
+	queue_json_escape(ereason, sizeof(ereason), reason);
+	queue_json_escape(ename, sizeof(ename), name);
+	len = snprintf(note, sizeof(note), "{\"entry\":\"%s\",\"error\":\"%s\","
+	    "\"attempts\":%ld,\"failed_at\":\"%s\",\"worker\":%d}\n", ename,
+	    ereason, attempts, stamp, worker_slot);
+	if (len < 0 || (size_t)len >= sizeof(note))
+		len = (int)strlen(note);
+	if (snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name) >=
+	    (int)sizeof(errname)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* Reason first: a crash in between leaves a note whose entry is
+	 * still in processing/ and will be tried again, never an entry in
+	 * failed/ without its reason. */
+	if (fd_write_atomic(q->failedfd, errname, note, (size_t)len, 0640,
+	    0) == -1)
+		return -1;
+	if (renameat(fromfd, name, q->failedfd, name) == -1)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: hqd's entry. `hqd -W spec` becomes a worker (worker_main never
+ * returns); otherwise: configuration, the root lock, recovery of what a
+ * previous hqd left in processing/, the watcher, the workers, the loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/hq.h"
+#include "common/log.h"
+#include "common/now.h"
+#include "common/xmalloc.h"
+#include "supervisor/sup.h"
+#include "worker/worker.h"
+
+static void
+usage(FILE *f)
+{
+	size_t	i;
+	char	left[64];
+
+	fprintf(f, "usage: hqd [options]\n"
+	    "Apply SQL entries queued as files under the queue root to a "
+	    "SQLite database.\n\noptions (environment variable in "
+	    "brackets):\n");
+	for (i = 0; i < config_noptions; i++) {
+		const struct config_option *o = &config_options[i];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->flag,
+		    o->type == CONFIG_BOOL ? "[=" : " ",
+		    o->arg ? o->arg : "");
+		if (o->type == CONFIG_BOOL)
+			strncat(left, "]", sizeof(left) - strlen(left) - 1);
+		fprintf(f, "  %-32s %s", left, o->help);
+		if (o->env[0] != NULL)
+			fprintf(f, " [%s%s%s]", o->env[0],
+			    o->env[1] ? ", " : "", o->env[1] ? o->env[1] : "");
+		fputc('\n', f);
+	}
+	fprintf(f, "  %-32s %s\n", "-w N", "same as --workers N");
+	fprintf(f, "  %-32s %s\n", "-v", "same as --log-level debug");
+	fprintf(f, "  %-32s %s\n", "-n, --check",
+	    "check the configuration and exit");
+	fprintf(f, "  %-32s %s\n", "-h, --help", "show this help");
+	fprintf(f, "  %-32s %s\n", "-V, --version", "show the version");
+	fprintf(f, "\nSignals: TERM/INT drain and exit 0 (a second INT stops "
+	    "at once), HUP rescans\nand reopens the log, USR1 reopens the "
+	    "log. Exit codes: 0 ok, 64 usage,\n75 root held by another hqd, "
+	    "78 configuration, 73 cannot create the tree.\n");
+}
+
+static void
+main_args(struct sup *s, int argc, char **argv, bool *check)
+{
+	struct option	 longopts[64];
+	char		 err[512];
+	size_t		 i, n = 0;
+	int		 ch, idx;
+
+	for (i = 0; i < config_noptions && n < nitems(longopts) - 4; i++) {
+		longopts[n].name = config_options[i].flag;
+		longopts[n].has_arg = config_options[i].type == CONFIG_BOOL ?
+		    optional_argument : required_argument;
+		longopts[n].flag = NULL;
+		longopts[n].val = 1000 + (int)i;
+		n++;
+	}
+	longopts[n++] = (struct option){ "check", no_argument, NULL, 'n' };
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	/* Environment first, flags override. */
+	if (config_from_env(&s->cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "hqd: %s\n", err);
+		exit(HQ_EX_CONFIG);
+	}
+	while ((ch = getopt_long(argc, argv, "w:vnhV", longopts, &idx)) !=
+	    -1) {
+		const struct config_option *o = NULL;
+		const char *val = optarg;
+		char origin[64];
+
+		switch (ch) {
+		case 'w':
+			o = config_find("workers");
+			break;
+		case 'v':
+			o = config_find("log-level");
+			val = "debug";
+			break;
+		case 'n':
+			*check = true;
+			continue;
+		case 'h':
+			usage(stdout);
+			exit(HQ_EX_OK);
+		case 'V':
+			printf("hqd %s (sqlite %s)\n", HQ_VERSION,
+			    sqlite3_libversion());
+			exit(HQ_EX_OK);
+		default:
+			if (ch < 1000 || ch >= 1000 + (int)config_noptions) {
+				usage(stderr);
+				exit(HQ_EX_USAGE);
+			}
+			o = &config_options[ch - 1000];
+			if (o->type == CONFIG_BOOL && val == NULL)
+				val = "true";
+		}
+		snprintf(origin, sizeof(origin), "--%s", o->flag);
+		if (config_set(&s->cfg, o, val, origin, err, sizeof(err)) ==
+		    -1) {
+			fprintf(stderr, "hqd: %s\n", err);
+			exit(HQ_EX_CONFIG);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hqd: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		exit(HQ_EX_USAGE);
+	}
+	if (config_check(&s->cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "hqd: %s\n", err);
+		exit(HQ_EX_CONFIG);
+	}
+}
+
+/* One hqd per root: an flock on the root's lock file, which the kernel
+ * drops with the process, so no stale lock survives a crash. */
+static void
+main_lock(struct sup *s)
+{
+	char	buf[32];
+	ssize_t	n;
+	int	fd;
+
+	fd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (fd == -1)
+		fatal("%s/%s", s->q.root, HQ_LOCK_FILE);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			fatal("lock %s/%s", s->q.root, HQ_LOCK_FILE);
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		log_warnx("root %s is held by hqd pid %s", s->q.root,
+		    buf[0] ? buf : "(unknown)");
+		exit(HQ_EX_TEMPFAIL);
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("write pid to %s", HQ_LOCK_FILE);
+	s->lockfd = fd;
+}
+
+/* Open the database once before any worker does: a path that can never
+ * work is a configuration error at start, not a failed/ full of entries. */
+static void
+main_check_db(struct sup *s)
+{
+	char	 dir[PATH_MAX];
+	sqlite3	*db = NULL;
+	int	 rc;
+
+	snprintf(dir, sizeof(dir), "%s", s->cfg.db);
+	if (mkdir(dirname(dir), 0750) == -1 && errno != EEXIST)
+		log_warn("mkdir %s", dir);
+	rc = sqlite3_open_v2(s->cfg.db, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("database %s: %s", s->cfg.db,
+		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		exit(HQ_EX_CANTCREAT);
+	}
+	if (sqlite3_db_readonly(db, "main") == 1)
+		log_warnx("database %s is read-only: entries will be retried "
+		    "and then fail", s->cfg.db);
+	sqlite3_close(db);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sup	 s;
+	char		 err[512];
+	bool		 check = false;
+	long		 n;
+
+	if (argc == 3 && strcmp(argv[1], "-W") == 0)
+		worker_main(argv[2]);
+
+	memset(&s, 0, sizeof(s));
+	s.lockfd = s.ifd = -1;
+	log_init("hqd", LOG_LEVEL_INFO);
+	config_defaults(&s.cfg);
+	main_args(&s, argc, argv, &check);
+	log_set_level((enum log_level)s.cfg.log_level);
+	if (check) {
+		printf("hqd: configuration ok (root %s, db %s, %d workers)\n",
+		    s.cfg.root, s.cfg.db, s.cfg.workers);
+		config_free(&s.cfg);
+		return HQ_EX_OK;
+	}
+	if (s.cfg.log_file != NULL && log_reopen(s.cfg.log_file) == -1) {
+		log_warn("log file %s", s.cfg.log_file);
+		return HQ_EX_CANTCREAT;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (queue_open(&s.q, s.cfg.root, true, 0750, err, sizeof(err)) == -1) {
+		log_warnx("queue root: %s", err);
+		return HQ_EX_CANTCREAT;
+	}
+	main_lock(&s);
+	main_check_db(&s);
+	s.started_ms = s.last_event_ms = s.last_work_ms = now_mono_ms();
+
+	/* A previous hqd's claims go back first: nothing runs yet. */
+	if ((n = queue_requeue_all(&s.q)) == -1)
+		fatal("recover %s/%s", s.q.root, HQ_DIR_PROCESSING);
+	if (n > 0)
+		log_info("recovered %ld entries left in processing/", n);
+	s.c.recovered += (uint64_t)n;
+
+	s.loop = ev_default_loop(EVFLAG_AUTO);
+	signals_start(&s);
+	workers_init(&s);
+	/* Watch before scanning, or a file landing in between waits for the
+	 * next rescan. */
+	watch_start(&s);
+	watch_rescan(&s, "start");
+	log_info("started: root %s, db %s, %d workers, %s, sync %s",
+	    s.q.root, s.cfg.db, s.cfg.workers,
+	    s.polling ? "polling" : "inotify",
+	    s.cfg.sync_full ? "full" : "normal");
+	ev_run(s.loop, 0);
+
+	/* Every worker is reaped; nothing may be left claimed. */
+	if ((n = queue_requeue_all(&s.q)) > 0)
+		log_warnx("returned %ld entries from processing/ to pending/",
+		    n);
+	{
+		uint64_t a = 0, f = 0, r = 0;
+		int i;
+
+		for (i = 0; i < s.nslots; i++) {
+			a += s.slots[i].applied;
+			f += s.slots[i].failed;
+			r += s.slots[i].retried;
+		}
+		log_info("exit: %llu applied, %llu failed, %llu retried",
+		    (unsigned long long)a, (unsigned long long)f,
+		    (unsigned long long)r);
+	}
+	watch_stop(&s);
+	pindex_free(&s.idx);
+	pset_free(&s.badnames);
+	queue_close(&s.q);
+	if (s.lockfd != -1)
+		close(s.lockfd);
+	config_free(&s.cfg);
+	ev_loop_destroy(s.loop);
+	return s.exit_code;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* sup.h: all supervisor state (struct sup) and the functions shared by the
+ * files of supervisor/. One struct sup lives in main(); watchers reach it
+ * through container_of. No other mutable globals. */
+#ifndef HQ_SUP_H
+#define HQ_SUP_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/channel.h"
+#include "common/config.h"
+#include "common/hq.h"
+#include "common/queue.h"
+#include "supervisor/pindex.h"
+
+/* Respawn backoff: first delay, doubling per death without progress. */
+#define SUP_RESPAWN_MIN_MS	100
+#define SUP_RESPAWN_MAX_MS	10000
+/* A name alone in a worker's hands when it died this often is poison. */
+#define SUP_MAX_CRASHES		3
+/* Names and bytes per WORK message, under HQ_PROTO_MAX_FRAME. */
+#define SUP_WORK_BYTES		(HQ_PROTO_MAX_FRAME - 4096)
+
+enum wslot_state {
+	WSLOT_EMPTY = 0,	/* no process; respawn timer may run */
+	WSLOT_STARTING,		/* forked, HELLO/READY not seen yet */
+	WSLOT_IDLE,
+	WSLOT_BUSY,		/* holds a WORK */
+};
+
+struct wslot {
+	struct sup		*sup;
+	int			 slot;
+	uint32_t		 gen;
+	pid_t			 pid;		/* -1 when EMPTY */
+	enum wslot_state	 state;
+	bool			 stop_sent;
+	struct channel		 ch;
+	ev_child		 child;
+	ev_timer		 respawn;
+	int			 backoff_ms;
+	uint64_t		 spawned_ms;
+	uint64_t		 progress_ms;	/* last DONE/PROGRESS/READY */
+	struct pitem		**inhand;	/* names of the WORK in hand */
+	size_t			 ninhand, capinhand;
+	/* totals reported by this slot's workers */
+	uint64_t		 applied, failed, retried, dups, batches;
+};
+
+enum sup_phase {
+	SUP_RUNNING = 0,
+	SUP_DRAINING,		/* STOP sent; waiting for workers */
+	SUP_KILLING,		/* grace over or second INT: SIGKILL sent */
+};
+
+struct sup_counters {
+	uint64_t	events;		/* inotify events read */
+	uint64_t	rescans;
+	uint64_t	overflows;
+	uint64_t	watcher_restarts;
+	uint64_t	spawns;
+	uint64_t	deaths;
+	uint64_t	dispatches;	/* WORK messages */
+	uint64_t	dispatched;	/* names in them */
+	uint64_t	recovered;	/* files moved back from processing/ */
+	uint64_t	bad_names;	/* distinct bad names reported */
+	uint64_t	poisoned;	/* failed after SUP_MAX_CRASHES */
+};
+
+struct sup {
+	struct ev_loop		*loop;
+	struct hq_config	 cfg;
+	struct queue		 q;
+	int			 lockfd;
+	enum sup_phase		 phase;
+	int			 exit_code;
+	bool			 polling;	/* mode: polling, not inotify */
+	int			 ifd;		/* inotify, -1 when off */
+	ev_io			 inotify_io;
+	ev_timer		 rescan_timer;	/* maintenance / polling */
+	ev_timer		 tick_timer;	/* heartbeat, timeouts */
+	ev_timer		 grace_timer;
+	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
+	struct pindex		 idx;
+	struct pset		 badnames;	/* reported once each */
+	struct wslot		 slots[HQ_MAX_WORKERS];
+	int			 nslots;
+	uint64_t		 started_ms;
+	uint64_t		 last_event_ms;	/* last inotify/scan news */
+	uint64_t		 last_work_ms;	/* last WORK or DONE */
+	struct sup_counters	 c;
+};
+
+/* workers.c */
+void	workers_init(struct sup *);
+void	workers_spawn(struct wslot *);
+/* STOP to every worker (the drain). */
+void	workers_stop_all(struct sup *);
+void	workers_kill_all(struct sup *, int sig);
+int	workers_alive(const struct sup *);
+/* Kill workers stuck past the processing timeout. */
+void	workers_check_timeouts(struct sup *);
+
+/* dispatch.c */
+void	dispatch_msg_cb(struct channel *, struct hq_msg *);
+void	dispatch_close_cb(struct channel *, const char *);
+/* Hand queued names to idle workers. */
+void	dispatch(struct sup *);
+/* A worker died: requeue its files and put its names back in the index. */
+void	dispatch_recover(struct wslot *);
+void	dispatch_note(struct sup *, const char *name);
+
+/* watch.c */
+int	watch_start(struct sup *);
+void	watch_stop(struct sup *);
+/* Read pending/ and index every name not known yet. */
+void	watch_rescan(struct sup *, const char *why);
+
+/* signals.c */
+void	signals_start(struct sup *);
+/* Begin the drain (TERM, INT, idle exit); idempotent. */
+void	signals_drain(struct sup *, const char *why);
+/* Called when a worker slot becomes empty during shutdown. */
+void	signals_check_done(struct sup *);
+
+#endif

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* watch.c: how the supervisor learns about entries: inotify on pending/ as
+ * an ev_io, and scans of pending/ at start, on IN_Q_OVERFLOW, after a
+ * worker death, on HUP and every maintenance interval. inotify is only a
+ * hint; the scans are the truth. Where inotify is off or keeps failing,
+ * a poll timer scans instead. Runs in hqd only. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/now.h"
+#include "supervisor/sup.h"
+
+#define WATCH_MASK	(IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | \
+			 IN_MOVE_SELF | IN_ONLYDIR)
+
+static void	watch_inotify_cb(struct ev_loop *, ev_io *, int);
+static void	watch_timer_cb(struct ev_loop *, ev_timer *, int);
+
+static void
+watch_polling(struct sup *s, const char *why)
+{
+	if (!s->polling)
+		log_warnx("polling pending/ every %d ms: %s",
+		    s->cfg.poll_interval_ms, why);
+	s->polling = true;
+	ev_timer_stop(s->loop, &s->rescan_timer);
+	ev_timer_set(&s->rescan_timer, s->cfg.poll_interval_ms / 1000.0,
+	    s->cfg.poll_interval_ms / 1000.0);
+	ev_timer_start(s->loop, &s->rescan_timer);
+}
+
+static int
+watch_inotify_open(struct sup *s)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/%s", s->q.root, HQ_DIR_PENDING);
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		log_warn("inotify_init1");
+		return -1;
+	}
+	if (inotify_add_watch(fd, path, WATCH_MASK) == -1) {
+		log_warn("inotify_add_watch %s", path);
+		close(fd);
+		return -1;
+	}
+	s->ifd = fd;
+	ev_io_init(&s->inotify_io, watch_inotify_cb, fd, EV_READ);
+	ev_io_start(s->loop, &s->inotify_io);
+	return 0;
+}
+
+static void
+watch_inotify_close(struct sup *s)
+{
+	if (s->ifd == -1)
+		return;
+	ev_io_stop(s->loop, &s->inotify_io);
+	close(s->ifd);
+	s->ifd = -1;
+}
+
+int
+watch_start(struct sup *s)
+{
+	ev_timer_init(&s->rescan_timer, watch_timer_cb, 0, 0);
+	if (!s->cfg.use_inotify) {
+		watch_polling(s, "USE_EVENT_LOOP is false");
+		return 0;
+	}
+	if (watch_inotify_open(s) == -1) {
+		s->c.watcher_restarts++;
+		watch_polling(s, "inotify is not available");
+		return -1;
+	}
+	if (s->cfg.rescan_interval_ms > 0) {
+		ev_timer_set(&s->rescan_timer,
+		    s->cfg.rescan_interval_ms / 1000.0,
+		    s->cfg.rescan_interval_ms / 1000.0);
+		ev_timer_start(s->loop, &s->rescan_timer);
+	}
+	return 0;
+}
+
+void
+watch_stop(struct sup *s)
+{
+	watch_inotify_close(s);
+	ev_timer_stop(s->loop, &s->rescan_timer);
+}
+
+/* The watch is gone (pending/ removed or moved) or broken: rebuild it, up
+ * to MAX_WATCHER_RESTARTS times, then poll. */
+static void
+watch_restart(struct sup *s, const char *why)
+{
+	char	err[512];
+
+	watch_inotify_close(s);
+	s->c.watcher_restarts++;
+	log_warnx("inotify watch lost (%s), restart %llu of %d", why,
+	    (unsigned long long)s->c.watcher_restarts,
+	    s->cfg.max_watcher_restarts);
+	if (s->c.watcher_restarts > (uint64_t)s->cfg.max_watcher_restarts) {
+		watch_polling(s, "too many watcher restarts");
+		return;
+	}
+	/* Recreate whatever was removed, then watch the new pending/. */
+	{
+		struct queue nq;
+
+		if (queue_open(&nq, s->q.root, true, 0750, err,
+		    sizeof(err)) == -1)
+			log_warnx("queue: %s", err);
+		else
+			queue_close(&nq);
+	}
+	if (watch_inotify_open(s) == -1)
+		watch_polling(s, "inotify cannot be restarted");
+}
+
+static void
+watch_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct sup			*s = container_of(io, struct sup,
+					    inotify_io);
+	char				 buf[65536]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event	*ev;
+	ssize_t				 n;
+	char				*p;
+	bool				 rescan = false, lost = false;
+
+	(void)loop;
+	(void)revents;
+	for (;;) {
+		n = read(s->ifd, buf, sizeof(buf));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				lost = true;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(void *)p;
+			s->c.events++;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				s->c.overflows++;
+				rescan = true;
+			} else if (ev->mask & (IN_IGNORED | IN_DELETE_SELF |
+			    IN_MOVE_SELF))
+				lost = true;
+			else if (ev->len > 0)
+				dispatch_note(s, ev->name);
+		}
+	}
+	if (lost) {
+		watch_restart(s, "pending/ was removed or moved");
+		rescan = true;
+	}
+	if (rescan)
+		watch_rescan(s, lost ? "watch restart" : "inotify overflow");
+	dispatch(s);
+}
+
+void
+watch_rescan(struct sup *s, const char *why)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+
+	if (s->phase != SUP_RUNNING)
+		return;
+	s->c.rescans++;
+	log_debug("rescan (%s)", why);
+	if ((fd = openat(s->q.rootfd, HQ_DIR_PENDING, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		log_warn("rescan %s/%s", s->q.root, HQ_DIR_PENDING);
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		dispatch_note(s, de->d_name);
+	}
+	closedir(d);
+	/* Bad names no longer present may be reported again later. */
+	pset_sweep(&s->badnames);
+	dispatch(s);
+}
+
+static void
+watch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sup	*s = container_of(t, struct sup, rescan_timer);
+
+	(void)loop;
+	(void)revents;
+	watch_rescan(s, s->polling ? "poll" : "maintenance");
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* workers.c: the supervisor's worker slots: spawn (socketpair, fork, exec
+ * of ourselves), reap, respawn with backoff, kill. Runs in hqd only. Never
+ * opens entry files: worker/job.c does; recovery is dispatch.c's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/now.h"
+#include "supervisor/sup.h"
+#include "worker/worker.h"
+
+static void	workers_child_cb(struct ev_loop *, ev_child *, int);
+static void	workers_respawn_cb(struct ev_loop *, ev_timer *, int);
+
+void
+workers_init(struct sup *s)
+{
+	int	i;
+
+	s->nslots = s->cfg.workers;
+	for (i = 0; i < s->nslots; i++) {
+		struct wslot *w = &s->slots[i];
+
+		w->sup = s;
+		w->slot = i;
+		w->pid = -1;
+		w->ch.fd = -1;
+		w->backoff_ms = SUP_RESPAWN_MIN_MS;
+		ev_timer_init(&w->respawn, workers_respawn_cb, 0, 0);
+		workers_spawn(w);
+	}
+}
+
+/* Between fork and exec: async-signal-safe calls only. */
+static void __attribute__((noreturn))
+workers_exec(int fd, const char *spec)
+{
+	char	 a0[] = "hqd", a1[] = "-W";
+	char	*argv[] = { a0, a1, NULL, NULL };
+
+	argv[2] = (char *)(uintptr_t)spec;
+	if (fd != WORKER_FD) {
+		if (dup2(fd, WORKER_FD) == -1)
+			_exit(HQ_EX_OSERR);
+	} else if (fcntl(fd, F_SETFD, 0) == -1)
+		_exit(HQ_EX_OSERR);
+	/* Whatever else hqd inherited from its caller stays behind. */
+	close_range(WORKER_FD + 1, ~0U, 0);
+	execv("/proc/self/exe", argv);
+	_exit(127);
+}
+
+void
+workers_spawn(struct wslot *w)
+{
+	struct sup	*s = w->sup;
+	char		 spec[64];
+	int		 sv[2];
+	pid_t		 pid;
+
+	if (s->phase != SUP_RUNNING || w->state != WSLOT_EMPTY)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("worker %d: socketpair", w->slot);
+		goto retry;
+	}
+	w->gen++;
+	snprintf(spec, sizeof(spec), "%d:%u:%ld", w->slot, w->gen,
+	    (long)getpid());
+	if ((pid = fork()) == -1) {
+		log_warn("worker %d: fork", w->slot);
+		close(sv[0]);
+		close(sv[1]);
+		goto retry;
+	}
+	if (pid == 0)
+		workers_exec(sv[1], spec);
+	close(sv[1]);
+	w->pid = pid;
+	w->state = WSLOT_STARTING;
+	w->stop_sent = false;
+	w->spawned_ms = w->progress_ms = now_mono_ms();
+	channel_open(&w->ch, s->loop, sv[0], dispatch_msg_cb,
+	    dispatch_close_cb);
+	ev_child_init(&w->child, workers_child_cb, pid, 0);
+	ev_child_start(s->loop, &w->child);
+	s->c.spawns++;
+	log_debug("worker %d: spawned pid %ld gen %u", w->slot, (long)pid,
+	    w->gen);
+	return;
+retry:
+	ev_timer_set(&w->respawn, w->backoff_ms / 1000.0, 0);
+	ev_timer_start(s->loop, &w->respawn);
+}
+
+static void
+workers_respawn_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct wslot	*w = container_of(t, struct wslot, respawn);
+
+	(void)loop;
+	(void)revents;
+	workers_spawn(w);
+}
+
+static void
+workers_child_cb(struct ev_loop *loop, ev_child *c, int revents)
+{
+	struct wslot	*w = container_of(c, struct wslot, child);
+	struct sup	*s = w->sup;
+	int		 st = c->rstatus;
+	bool		 clean;
+
+	(void)revents;
+	ev_child_stop(loop, c);
+	clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (WIFSIGNALED(st))
+		log_warnx("worker %d (pid %ld) killed by signal %d%s", w->slot,
+		    (long)w->pid, WTERMSIG(st),
+		    w->ninhand ? " holding entries" : "");
+	else if (!clean || s->phase == SUP_RUNNING)
+		(clean ? log_info : log_warnx)("worker %d (pid %ld) exited "
+		    "with status %d", w->slot, (long)w->pid,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	channel_close(&w->ch);
+	w->pid = -1;
+	w->state = WSLOT_EMPTY;
+	if (!clean || s->phase == SUP_RUNNING)
+		s->c.deaths++;
+	dispatch_recover(w);
+	if (s->phase != SUP_RUNNING) {
+		signals_check_done(s);
+		return;
+	}
+	/* Back off only for workers that die without doing any work. */
+	ev_timer_set(&w->respawn, w->backoff_ms / 1000.0, 0);
+	ev_timer_start(loop, &w->respawn);
+	if (w->backoff_ms < SUP_RESPAWN_MAX_MS)
+		w->backoff_ms *= 2;
+	watch_rescan(s, "worker death");
+}
+
+void
+workers_stop_all(struct sup *s)
+{
+	struct hq_msg	m = { .type = HQ_MSG_STOP };
+	int		i;
+
+	for (i = 0; i < s->nslots; i++) {
+		struct wslot *w = &s->slots[i];
+
+		ev_timer_stop(s->loop, &w->respawn);
+		if (w->state == WSLOT_EMPTY || w->stop_sent)
+			continue;
+		w->stop_sent = true;
+		if (channel_send(&w->ch, &m) == -1 && w->pid > 0)
+			kill(w->pid, SIGKILL);
+	}
+}
+
+void
+workers_kill_all(struct sup *s, int sig)
+{
+	int	i;
+
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].pid > 0)
+			kill(s->slots[i].pid, sig);
+}
+
+int
+workers_alive(const struct sup *s)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < s->nslots; i++)
+		n += s->slots[i].pid > 0;
+	return n;
+}
+
+void
+workers_check_timeouts(struct sup *s)
+{
+	uint64_t	now = now_mono_ms();
+	int		i;
+
+	if (s->cfg.processing_timeout_ms == 0)
+		return;
+	for (i = 0; i < s->nslots; i++) {
+		struct wslot *w = &s->slots[i];
+
+		if (w->pid <= 0 || w->state == WSLOT_IDLE ||
+		    now - w->progress_ms <
+		    (uint64_t)s->cfg.processing_timeout_ms)
+			continue;
+		log_warnx("worker %d (pid %ld): no progress for %llu ms, "
+		    "killing it", w->slot, (long)w->pid,
+		    (unsigned long long)(now - w->progress_ms));
+		kill(w->pid, SIGKILL);
+		w->progress_ms = now;	/* once per timeout */
+	}
+}

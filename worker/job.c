@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/* job.c: one WORK message in a worker: claim each name by rename into
+ * processing/w<slot>/, read and decode it, apply the lot in one transaction
+ * (a savepoint each), then remove the applied files and move the failed
+ * ones to failed/ with their reason. Runs in workers only.
+ *
+ * The order of the steps is the exactly-once argument: a file is removed
+ * only after the COMMIT that recorded its id in the ledger, so a crash at
+ * any point leaves it in processing/, from where the supervisor requeues
+ * it, and the ledger turns a second application into a skip. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fault.h"
+#include "common/hq.h"
+#include "common/log.h"
+#include "common/now.h"
+#include "common/xmalloc.h"
+#include "worker/worker.h"
+
+static void
+job_fail(struct job *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+job_fail(struct job *j, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->reason, sizeof(j->reason), fmt, ap);
+	va_end(ap);
+	j->state = JOB_FAILED;
+}
+
+static const char *
+job_ftype(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	return "not a regular file";
+}
+
+/* Read the claimed file safely: never follow a link, never block on a
+ * FIFO, never read more than the cap. 0 with the bytes in w->readbuf, or
+ * -1 with the job failed. */
+static int
+job_read(struct worker *w, struct job *j, size_t *lenp)
+{
+	struct stat	st;
+	size_t		cap = (size_t)w->cfg.max_entry_bytes, len = 0;
+	ssize_t		n;
+	int		fd;
+
+	fd = openat(w->wdirfd, j->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			job_fail(j, "entry is a symbolic link (not followed)");
+		else
+			job_fail(j, "open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		job_fail(j, "fstat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		job_fail(j, "entry is %s, not a regular file",
+		    job_ftype(st.st_mode));
+		goto fail;
+	}
+	if (st.st_size > (off_t)cap) {
+		job_fail(j, "entry is %lld bytes, over the limit of %zu "
+		    "(--max-entry-size)", (long long)st.st_size, cap);
+		goto fail;
+	}
+	if (w->readcap < cap + 1) {
+		w->readcap = (size_t)st.st_size + 4096 < cap + 1 ?
+		    (size_t)st.st_size + 4096 : cap + 1;
+		if (w->readcap < (size_t)st.st_size + 1)
+			w->readcap = (size_t)st.st_size + 1;
+		w->readbuf = xreallocarray(w->readbuf, 1, w->readcap);
+	}
+	/* Read to EOF, not to st_size: a file still growing is caught. */
+	for (;;) {
+		if (len == w->readcap) {
+			if (w->readcap > cap)
+				break;
+			w->readcap = w->readcap * 2 > cap + 1 ?
+			    cap + 1 : w->readcap * 2;
+			w->readbuf = xreallocarray(w->readbuf, 1, w->readcap);
+		}
+		n = read(fd, w->readbuf + len, w->readcap - len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			job_fail(j, "read: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > cap) {
+		job_fail(j, "entry grew over the limit of %zu bytes", cap);
+		goto fail;
+	}
+	close(fd);
+	*lenp = len;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Claim, read, decode. Leaves j UNCLAIMED, READY or FAILED. */
+static void
+job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
+{
+	struct queue_name	qn;
+	char			err[256];
+	size_t			len;
+
+	memset(j, 0, sizeof(*j));
+	j->name = name;
+	if (!queue_name_parse(name, &qn)) {
+		log_warnx("%s: not an entry name, not claimed", name);
+		return;
+	}
+	if (renameat(w->q.pendingfd, name, w->wdirfd, name) == -1) {
+		/* Gone: applied by another worker, or removed. */
+		if (errno != ENOENT)
+			log_warn("claim %s: rename", name);
+		return;
+	}
+	HQ_FAULT("after_claim_one");
+	if (job_read(w, j, &len) == -1)
+		return;
+	if (entry_decode(qn.format, w->readbuf, len, &j->e, err,
+	    sizeof(err)) == -1) {
+		job_fail(j, "%s", err);
+		return;
+	}
+	if (j->e.repaired)
+		log_info("%s: repaired the old library's stray '}' after "
+		    "metadata", name);
+	j->id = j->e.id != NULL ? xstrdup(j->e.id) :
+	    xstrndup(name, (size_t)(qn.seq + qn.seq_len - name));
+	j->attempts = j->e.retries > 0 ? (long)j->e.retries : 0;
+	j->state = JOB_READY;
+	*bytes += len;
+}
+
+static uint64_t
+job_rand(struct worker *w)
+{
+	/* xorshift64*: jitter only, not security. */
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return w->rng * 2685821657736338717ULL;
+}
+
+/* Sleep ms, but wake for STOP, EOF or TERM: -1 then (stop now). */
+static int
+job_backoff(struct worker *w, int ms)
+{
+	struct pollfd	pfd = { .fd = w->fd, .events = POLLIN };
+	struct hq_msg	m;
+	int		r;
+
+	while (ms > 0 && !worker_term) {
+		uint64_t t0 = now_mono_ms();
+
+		r = poll(&pfd, 1, ms);
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (r == 1) {
+			r = proto_read(w->fd, &w->rbuf, &m);
+			if (r <= 0)
+				return -1;
+			if (m.type == HQ_MSG_STOP) {
+				proto_msg_free(&m);
+				w->stopping = true;
+				return -1;
+			}
+			if (m.type == HQ_MSG_REOPEN && w->cfg.log_file &&
+			    log_reopen(w->cfg.log_file) == -1)
+				log_warn("reopen %s", w->cfg.log_file);
+			proto_msg_free(&m);
+		}
+		ms -= (int)(now_mono_ms() - t0);
+	}
+	return worker_term ? -1 : 0;
+}
+
+/* One attempt at the READY jobs: returns SQLAPPLY_OK (committed, jobs
+ * now APPLIED/DUP/FAILED) or SQLAPPLY_TEMP (rolled back, err says why). */
+static enum sqlapply_outcome
+job_attempt(struct worker *w, struct job *jobs, size_t n, char *err,
+    size_t errlen)
+{
+	enum sqlapply_outcome	o;
+	size_t			i;
+
+again:
+	if ((o = sqlapply_open(&w->sa, err, errlen)) != SQLAPPLY_OK ||
+	    (o = sqlapply_begin(&w->sa, err, errlen)) != SQLAPPLY_OK)
+		return o;
+	for (i = 0; i < n; i++) {
+		jobs[i].tent = jobs[i].state;
+		if (jobs[i].state != JOB_READY)
+			continue;
+		o = sqlapply_entry(&w->sa, jobs[i].id, &jobs[i].e,
+		    jobs[i].reason, sizeof(jobs[i].reason));
+		switch (o) {
+		case SQLAPPLY_OK:
+			jobs[i].tent = JOB_APPLIED;
+			break;
+		case SQLAPPLY_DUP:
+			jobs[i].tent = JOB_DUP;
+			break;
+		case SQLAPPLY_PERM:
+			jobs[i].state = JOB_FAILED;
+			jobs[i].tent = JOB_FAILED;
+			if (w->sa.txn_lost)
+				goto again;	/* one fewer each time */
+			break;
+		case SQLAPPLY_TEMP:
+			snprintf(err, errlen, "%s", jobs[i].reason);
+			jobs[i].reason[0] = '\0';
+			sqlapply_rollback(&w->sa);
+			return SQLAPPLY_TEMP;
+		}
+	}
+	HQ_FAULT("before_commit");
+	if ((o = sqlapply_commit(&w->sa, err, errlen)) != SQLAPPLY_OK)
+		return o;
+	for (i = 0; i < n; i++)
+		jobs[i].state = jobs[i].tent;
+	HQ_FAULT("after_commit");
+	return SQLAPPLY_OK;
+}
+
+static size_t
+job_count(const struct job *jobs, size_t n, enum job_state s)
+{
+	size_t	i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += jobs[i].state == s;
+	return c;
+}
+
+/* Apply until committed, retrying transient failures with exponential
+ * backoff and jitter. -1: told to stop while backing off. */
+static int
+job_apply(struct worker *w, struct job *jobs, size_t n)
+{
+	struct hq_msg	m;
+	char		err[512];
+	size_t		i;
+	int		round = 0, ms;
+
+	while (job_count(jobs, n, JOB_READY) > 0) {
+		if (job_attempt(w, jobs, n, err, sizeof(err)) == SQLAPPLY_OK)
+			return 0;
+		log_warnx("batch of %zu: %s", job_count(jobs, n, JOB_READY),
+		    err);
+		for (i = 0; i < n; i++) {
+			if (jobs[i].state != JOB_READY)
+				continue;
+			if (++jobs[i].attempts > w->cfg.max_retries)
+				job_fail(&jobs[i], "gave up after %ld "
+				    "attempts: %s", jobs[i].attempts, err);
+			else
+				w->n_retried++;
+		}
+		if (job_count(jobs, n, JOB_READY) == 0)
+			return 0;
+		ms = w->cfg.retry_base_ms << (round < 16 ? round : 16);
+		if (ms > WORKER_BACKOFF_MAX_MS || ms <= 0)
+			ms = WORKER_BACKOFF_MAX_MS;
+		ms = ms / 2 + (int)(job_rand(w) % (uint64_t)(ms + 1));
+		round++;
+		memset(&m, 0, sizeof(m));
+		m.type = HQ_MSG_PROGRESS;
+		m.slot = (uint32_t)w->slot;
+		m.gen = w->gen;
+		if (proto_write(w->fd, &m, &w->wbuf) == -1)
+			return -1;
+		if (job_backoff(w, ms) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Settle every claimed file of the chunk according to its state. */
+static void
+job_finish(struct worker *w, struct job *jobs, size_t n)
+{
+	struct job	*j;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		j = &jobs[i];
+		switch (j->state) {
+		case JOB_APPLIED:
+		case JOB_DUP:
+			if (j->state == JOB_APPLIED)
+				w->n_applied++;
+			else {
+				w->n_dups++;
+				log_info("%s: id %s already applied, "
+				    "skipped", j->name, j->id);
+			}
+			if (w->cfg.keep_completed ?
+			    renameat(w->wdirfd, j->name, w->q.completedfd,
+			    j->name) == -1 :
+			    unlinkat(w->wdirfd, j->name, 0) == -1)
+				log_warn("%s: remove after commit", j->name);
+			break;
+		case JOB_FAILED:
+			w->n_failed++;
+			log_warnx("%s: failed: %s", j->name, j->reason);
+			if (queue_fail(&w->q, w->wdirfd, j->name, j->reason,
+			    j->attempts, w->slot) == -1)
+				log_warn("%s: move to failed/ (kept in "
+				    "processing/, retried later)", j->name);
+			break;
+		case JOB_READY:
+			if (renameat(w->wdirfd, j->name, w->q.pendingfd,
+			    j->name) == -1)
+				log_warn("%s: requeue", j->name);
+			break;
+		case JOB_UNCLAIMED:
+			break;
+		}
+		entry_free(&j->e);
+		free(j->id);
+		j->id = NULL;
+	}
+	HQ_FAULT("after_finish");
+}
+
+int
+job_run(struct worker *w, char **names, size_t n)
+{
+	size_t	i = 0, start, bytes;
+	int	ret = 0;
+
+	w->n_applied = w->n_failed = w->n_retried = w->n_dups = 0;
+	if (w->jobcap < n) {
+		w->jobs = xreallocarray(w->jobs, n, sizeof(*w->jobs));
+		memset(w->jobs + w->jobcap, 0,
+		    (n - w->jobcap) * sizeof(*w->jobs));
+		w->jobcap = n;
+	}
+	while (i < n && ret == 0) {
+		/* Claim only as much as bounded memory holds; the rest of
+		 * the names wait in pending/ for the next chunk. */
+		for (start = i, bytes = 0; i < n && bytes < WORKER_BATCH_BYTES;
+		    i++)
+			job_claim(w, &w->jobs[i], names[i], &bytes);
+		HQ_FAULT("after_claim");
+		ret = job_apply(w, w->jobs + start, i - start);
+		job_finish(w, w->jobs + start, i - start);
+	}
+	w->applied_total += w->n_applied;
+	return ret;
+}

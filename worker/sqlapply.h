@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* sqlapply.h: a worker's SQLite connection: open with hq's pragmas and
+ * guards, group commit (one transaction per batch, one savepoint per
+ * entry) and the ledger that makes application exactly-once. */
+#ifndef HQ_SQLAPPLY_H
+#define HQ_SQLAPPLY_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/entry.h"
+
+#define SQLAPPLY_LEDGER		"hq_ledger"
+#define SQLAPPLY_CACHE		64	/* prepared single-statement entries */
+
+enum sqlapply_outcome {
+	SQLAPPLY_OK = 0,	/* applied (inside the open transaction) */
+	SQLAPPLY_DUP,		/* id already in the ledger: skipped */
+	SQLAPPLY_PERM,		/* this entry can never apply: failed/ */
+	SQLAPPLY_TEMP,		/* busy, locked, I/O, full, read-only: retry */
+};
+
+struct sqlapply_cached {
+	char		*sql;		/* NULL: empty slot */
+	size_t		 len;
+	sqlite3_stmt	*stmt;
+};
+
+struct sqlapply {
+	sqlite3		*db;		/* NULL until opened */
+	char		*path;
+	bool		 sync_full;
+	int		 busy_timeout_ms;
+	int		 ledger_days;
+	bool		 in_entry;	/* authorizer guards entry SQL only */
+	const char	*denied;	/* why the authorizer said no */
+	bool		 txn_lost;	/* entry SQL rolled the transaction back */
+	uint64_t	 busy_deadline_us;
+	sqlite3_stmt	*st_begin, *st_commit, *st_rollback;
+	sqlite3_stmt	*st_savepoint, *st_release, *st_rollback_to;
+	sqlite3_stmt	*st_ledger;
+	struct sqlapply_cached cache[SQLAPPLY_CACHE];
+};
+
+void	sqlapply_init(struct sqlapply *s, const char *path, bool sync_full,
+	    int busy_timeout_ms, int ledger_days);
+/* Open the database if it is not open. SQLAPPLY_OK or SQLAPPLY_TEMP with
+ * the reason in err (the connection is closed again then). */
+enum sqlapply_outcome sqlapply_open(struct sqlapply *s, char *err,
+	    size_t errlen);
+void	sqlapply_close(struct sqlapply *s);
+/* BEGIN IMMEDIATE: OK or TEMP. */
+enum sqlapply_outcome sqlapply_begin(struct sqlapply *s, char *err,
+	    size_t errlen);
+/* Apply e under id in a savepoint: OK, DUP, PERM (savepoint rolled back,
+ * transaction still open unless s->txn_lost) or TEMP (caller must call
+ * sqlapply_rollback). */
+enum sqlapply_outcome sqlapply_entry(struct sqlapply *s, const char *id,
+	    const struct entry *e, char *err, size_t errlen);
+enum sqlapply_outcome sqlapply_commit(struct sqlapply *s, char *err,
+	    size_t errlen);
+void	sqlapply_rollback(struct sqlapply *s);
+/* Delete ledger rows older than ledger_days; best effort. */
+void	sqlapply_prune(struct sqlapply *s);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* worker.h: the worker process. It is hqd re-executed with a hidden flag;
+ * it blocks on its socketpair (fd 3) when idle, claims the names it is
+ * given by rename, applies them and reports. */
+#ifndef HQ_WORKER_H
+#define HQ_WORKER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/config.h"
+#include "common/entry.h"
+#include "common/proto.h"
+#include "common/queue.h"
+#include "worker/sqlapply.h"
+
+#define WORKER_FD		3
+/* Bytes of entries read before a batch is applied and committed: bounds a
+ * worker's memory whatever the batch size and entry sizes. */
+#define WORKER_BATCH_BYTES	(8 * 1024 * 1024)
+#define WORKER_BACKOFF_MAX_MS	30000
+
+enum job_state {
+	JOB_UNCLAIMED = 0,	/* gone before we could claim it */
+	JOB_READY,		/* claimed, decoded, waiting for the batch */
+	JOB_APPLIED,		/* in the committed transaction */
+	JOB_DUP,		/* already in the ledger */
+	JOB_FAILED,		/* permanent: failed/ with reason */
+};
+
+struct job {
+	const char	*name;		/* from the WORK message */
+	enum job_state	 state;
+	enum job_state	 tent;		/* state if this attempt commits */
+	struct entry	 e;
+	char		*id;		/* ledger key */
+	long		 attempts;	/* transient attempts so far */
+	char		 reason[512];
+};
+
+struct worker {
+	int		 slot;
+	uint32_t	 gen;
+	pid_t		 ppid;
+	int		 fd;		/* the channel, WORKER_FD */
+	struct hq_config cfg;		/* from CONFIG; owned */
+	struct queue	 q;
+	int		 wdirfd;	/* processing/w<slot>/ */
+	struct sqlapply	 sa;
+	struct pbuf	 rbuf, wbuf;	/* channel scratch */
+	char		*readbuf;	/* entry file scratch */
+	size_t		 readcap;
+	struct job	*jobs;
+	size_t		 jobcap;
+	uint64_t	 rng;
+	uint64_t	 applied_total;
+	bool		 stopping;	/* STOP received: exit after batch */
+	/* counts for the DONE of the batch in hand */
+	uint32_t	 n_applied, n_failed, n_retried, n_dups;
+};
+
+/* Entry point of a worker (hqd -W slot:gen:ppid). Never returns. */
+void	worker_main(const char *spec) __attribute__((noreturn));
+/* Apply the names of one WORK message. Returns 0, or -1 when the worker
+ * must exit (STOP or EOF seen while backing off: entries requeued). */
+int	job_run(struct worker *w, char **names, size_t n);
+/* The flag TERM sets. */
+extern volatile sig_atomic_t worker_term;
+
+#endif
