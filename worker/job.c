@@ -286,10 +286,11 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 		for (i = 0; i < n; i++) {
 			if (jobs[i].state != JOB_READY)
 				continue;
-			if (++jobs[i].attempts > w->cfg.max_retries)
+			if (++jobs[i].attempts > w->cfg.max_retries) {
 				job_fail(&jobs[i], "gave up after %ld "
 				    "attempts: %s", jobs[i].attempts, err);
-			else
+				jobs[i].gave_up = true;
+			} else
 				w->n_retried++;
 		}
 		if (job_count(jobs, n, JOB_READY) == 0)
@@ -339,8 +340,9 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 		case JOB_FAILED:
 			w->n_failed++;
 			log_warnx("%s: failed: %s", j->name, j->reason);
+			/* The permanent failure was an attempt too. */
 			if (queue_fail(&w->q, w->wdirfd, j->name, j->reason,
-			    j->attempts, w->slot) == -1)
+			    j->attempts + !j->gave_up, w->slot) == -1)
 				log_warn("%s: move to failed/ (kept in "
 				    "processing/, retried later)", j->name);
 			break;

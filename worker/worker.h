@@ -36,6 +36,7 @@ struct job {
 	struct entry	 e;
 	char		*id;		/* ledger key */
 	long		 attempts;	/* transient attempts so far */
+	bool		 gave_up;	/* failed after max_retries */
 	char		 reason[512];
 };
 
