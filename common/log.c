@@ -53,7 +53,7 @@ log_reopen(const char *path)
 	return 0;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vemit(const char *level, int errnum, const char *fmt, va_list ap)
 {
 	char		line[2048];

@@ -11,27 +11,6 @@
 #include "common/proto.h"
 #include "common/xmalloc.h"
 
-void
-pbuf_reserve(struct pbuf *b, size_t more)
-{
-	size_t	ncap;
-
-	if (b->cap - b->len >= more)
-		return;
-	ncap = b->cap ? b->cap : 256;
-	while (ncap - b->len < more)
-		ncap *= 2;
-	b->data = xreallocarray(b->data, 1, ncap);
-	b->cap = ncap;
-}
-
-void
-pbuf_free(struct pbuf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
 static int
 proto_pbuf_write(void *data, const char *buf, size_t len)
 {

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "common/config.h"
+#include "common/pbuf.h"
 
 /* Bump HQ_PROTO_VERSION on any change to this enum or to a body. */
 #define HQ_PROTO_VERSION	1
@@ -44,14 +45,6 @@ struct hq_msg {
 	uint32_t		 applied, failed, retried, dups; /* DONE */
 };
 
-/* A growable byte buffer; frames are built and parsed in these. */
-struct pbuf {
-	char	*data;
-	size_t	 len, cap;
-};
-
-void	pbuf_reserve(struct pbuf *b, size_t more);
-void	pbuf_free(struct pbuf *b);
 
 /* Append one frame for m to out. Returns 0, or -1 with errno EMSGSIZE
  * when the frame would exceed HQ_PROTO_MAX_FRAME (out unchanged). */

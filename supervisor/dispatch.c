@@ -78,10 +78,10 @@ dispatch_one(struct sup *s, struct wslot *w)
 		return;
 	}
 	free(m.names);
-	w->state = WSLOT_BUSY;
+	workers_state(w, WSLOT_BUSY);
 	w->progress_ms = s->last_work_ms = now_mono_ms();
-	s->c.dispatches++;
-	s->c.dispatched += w->ninhand;
+	SUP_ADD(s, dispatches, 1);
+	SUP_ADD(s, dispatched, w->ninhand);
 }
 
 void
@@ -133,7 +133,7 @@ dispatch_msg_cb(struct channel *ch, struct hq_msg *m)
 			dispatch_kill(w, "READY out of turn");
 			return;
 		}
-		w->state = WSLOT_IDLE;
+		workers_state(w, WSLOT_IDLE);
 		w->progress_ms = now_mono_ms();
 		log_debug("worker %d: ready (pid %ld)", w->slot,
 		    (long)w->pid);
@@ -149,15 +149,13 @@ dispatch_msg_cb(struct channel *ch, struct hq_msg *m)
 			dispatch_kill(w, "DONE without WORK");
 			return;
 		}
-		w->applied += m->applied;
-		w->failed += m->failed;
-		w->retried += m->retried;
-		w->dups += m->dups;
-		w->batches++;
+		log_debug("worker %d: batch of %zu done: %u applied, %u failed, "
+		    "%u retried, %u duplicate", w->slot, w->ninhand,
+		    m->applied, m->failed, m->retried, m->dups);
 		/* Progress resets the respawn backoff. */
 		w->backoff_ms = SUP_RESPAWN_MIN_MS;
 		dispatch_forget_inhand(w);
-		w->state = WSLOT_IDLE;
+		workers_state(w, WSLOT_IDLE);
 		w->progress_ms = s->last_work_ms = now_mono_ms();
 		dispatch(s);
 		return;
@@ -197,7 +195,7 @@ dispatch_recover(struct wslot *w)
 	else if (n > 0) {
 		log_info("worker %d: returned %ld entries to pending/",
 		    w->slot, n);
-		s->c.recovered += (uint64_t)n;
+		SUP_ADD(s, recovered, (uint64_t)n);
 	}
 	for (i = 0; i < w->ninhand; i++) {
 		struct pitem *it = w->inhand[i];
@@ -214,13 +212,14 @@ dispatch_recover(struct wslot *w)
 			    "worker died applying it (poison entry)",
 			    it->crashes, w->slot) == -1)
 				log_warn("%s: move to failed/", it->name);
-			s->c.poisoned++;
+			SUP_ADD(s, poisoned, 1);
 			pindex_forget(&s->idx, it);
 			continue;
 		}
 		pindex_push(&s->idx, it);
 	}
 	w->ninhand = 0;
+	stats_slot(w);
 }
 
 void
@@ -240,7 +239,7 @@ dispatch_note(struct sup *s, const char *name)
 		it = pitem_new_raw(name);
 		it->seen = true;
 		pset_add(&s->badnames, it);
-		s->c.bad_names++;
+		SUP_ADD(s, bad_names, 1);
 		log_warnx("pending/%s: not an entry name ({1..10}_{SEQ}.json "
 		    "or .msgpack); left alone", name);
 		return;

@@ -19,6 +19,7 @@
 #include "common/hq.h"
 #include "common/log.h"
 #include "common/now.h"
+#include "common/report.h"
 #include "common/xmalloc.h"
 #include "supervisor/sup.h"
 #include "worker/worker.h"
@@ -226,6 +227,11 @@ main(int argc, char **argv)
 	}
 	main_lock(&s);
 	main_check_db(&s);
+	s.loop = ev_default_loop(EVFLAG_AUTO);
+	if (stats_start(&s, err, sizeof(err)) == -1) {
+		log_warnx("stats: %s", err);
+		return HQ_EX_CONFIG;
+	}
 	s.started_ms = s.last_event_ms = s.last_work_ms = now_mono_ms();
 
 	/* A previous hqd's claims go back first: nothing runs yet. */
@@ -233,9 +239,8 @@ main(int argc, char **argv)
 		fatal("recover %s/%s", s.q.root, HQ_DIR_PROCESSING);
 	if (n > 0)
 		log_info("recovered %ld entries left in processing/", n);
-	s.c.recovered += (uint64_t)n;
+	SUP_ADD(&s, recovered, (uint64_t)n);
 
-	s.loop = ev_default_loop(EVFLAG_AUTO);
 	signals_start(&s);
 	workers_init(&s);
 	/* Watch before scanning, or a file landing in between waits for the
@@ -253,18 +258,15 @@ main(int argc, char **argv)
 		log_warnx("returned %ld entries from processing/ to pending/",
 		    n);
 	{
-		uint64_t a = 0, f = 0, r = 0;
-		int i;
+		struct report_totals t;
 
-		for (i = 0; i < s.nslots; i++) {
-			a += s.slots[i].applied;
-			f += s.slots[i].failed;
-			r += s.slots[i].retried;
-		}
+		report_totals(s.seg, &t);
 		log_info("exit: %llu applied, %llu failed, %llu retried",
-		    (unsigned long long)a, (unsigned long long)f,
-		    (unsigned long long)r);
+		    (unsigned long long)t.applied,
+		    (unsigned long long)t.failed,
+		    (unsigned long long)t.retried);
 	}
+	stats_stop(&s);
 	watch_stop(&s);
 	pindex_free(&s.idx);
 	pset_free(&s.badnames);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/now.h"
 #include "common/queue.h"
 #include "common/xmalloc.h"
 #include "supervisor/pindex.h"
@@ -189,6 +190,7 @@ pindex_add(struct pindex *p, const char *name)
 	if (pset_find(&p->set, name) != NULL)
 		return NULL;
 	it = pitem_new(name);
+	it->seen_ns = now_wall_ns();
 	pset_add(&p->set, it);
 	pindex_push(p, it);
 	return it;

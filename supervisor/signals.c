@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* signals.c: signal watchers and the shutdown phases (running, draining,
- * killing), plus the tick that enforces timeouts. Runs in hqd only.
+ * killing). Runs in hqd only.
  * TERM/INT: stop watching, STOP to every worker, grace timer; the last
  * worker reaped ends the loop. Grace over or a second INT: SIGKILL, and
  * the child watcher requeues what they held. */
@@ -102,33 +102,9 @@ signals_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 }
 
-static void
-signals_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct sup	*s = container_of(t, struct sup, tick_timer);
-	uint64_t	 now = now_mono_ms();
-
-	(void)loop;
-	(void)revents;
-	workers_check_timeouts(s);
-	if (s->cfg.idle_exit_ms > 0 && s->phase == SUP_RUNNING &&
-	    pindex_peek(&s->idx) == NULL &&
-	    now - s->last_work_ms >= (uint64_t)s->cfg.idle_exit_ms &&
-	    now - s->last_event_ms >= (uint64_t)s->cfg.idle_exit_ms) {
-		int i, busy = 0;
-
-		for (i = 0; i < s->nslots; i++)
-			busy += s->slots[i].state == WSLOT_BUSY;
-		if (busy == 0)
-			signals_drain(s, "idle exit");
-	}
-}
-
 void
 signals_start(struct sup *s)
 {
-	double	tick;
-
 	ev_signal_init(&s->sig_term, signals_cb, SIGTERM);
 	ev_signal_init(&s->sig_int, signals_cb, SIGINT);
 	ev_signal_init(&s->sig_hup, signals_cb, SIGHUP);
@@ -138,13 +114,4 @@ signals_start(struct sup *s)
 	ev_signal_start(s->loop, &s->sig_hup);
 	ev_signal_start(s->loop, &s->sig_usr1);
 	ev_timer_init(&s->grace_timer, signals_grace_cb, 0, 0);
-	/* One tick per heartbeat, sooner when a timeout needs it. */
-	tick = s->cfg.heartbeat_interval_ms / 1000.0;
-	if (s->cfg.idle_exit_ms > 0 && s->cfg.idle_exit_ms / 1000.0 < tick)
-		tick = s->cfg.idle_exit_ms / 1000.0;
-	if (s->cfg.processing_timeout_ms > 0 &&
-	    s->cfg.processing_timeout_ms / 1000.0 < tick)
-		tick = s->cfg.processing_timeout_ms / 1000.0;
-	ev_timer_init(&s->tick_timer, signals_tick_cb, tick, tick);
-	ev_timer_start(s->loop, &s->tick_timer);
 }

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/hq.h"
 #include "common/queue.h"
+#include "common/seg.h"
 #include "supervisor/pindex.h"
 
 /* Respawn backoff: first delay, doubling per death without progress. */
@@ -46,8 +47,6 @@ struct wslot {
 	uint64_t		 progress_ms;	/* last DONE/PROGRESS/READY */
 	struct pitem		**inhand;	/* names of the WORK in hand */
 	size_t			 ninhand, capinhand;
-	/* totals reported by this slot's workers */
-	uint64_t		 applied, failed, retried, dups, batches;
 };
 
 enum sup_phase {
@@ -56,19 +55,6 @@ enum sup_phase {
 	SUP_KILLING,		/* grace over or second INT: SIGKILL sent */
 };
 
-struct sup_counters {
-	uint64_t	events;		/* inotify events read */
-	uint64_t	rescans;
-	uint64_t	overflows;
-	uint64_t	watcher_restarts;
-	uint64_t	spawns;
-	uint64_t	deaths;
-	uint64_t	dispatches;	/* WORK messages */
-	uint64_t	dispatched;	/* names in them */
-	uint64_t	recovered;	/* files moved back from processing/ */
-	uint64_t	bad_names;	/* distinct bad names reported */
-	uint64_t	poisoned;	/* failed after SUP_MAX_CRASHES */
-};
 
 struct sup {
 	struct ev_loop		*loop;
@@ -91,11 +77,18 @@ struct sup {
 	uint64_t		 started_ms;
 	uint64_t		 last_event_ms;	/* last inotify/scan news */
 	uint64_t		 last_work_ms;	/* last WORK or DONE */
-	struct sup_counters	 c;
+	struct seg		*seg;		/* the stats segment, ours */
+	char			 seg_name[64];
 };
+
+/* Supervisor counters live in the segment; hqd is their one writer. */
+#define SUP_ADD(s, f, n)	SEG_ADD((s)->seg->h.c.f, (n))
+#define SUP_GET(s, f)		SEG_GET((s)->seg->h.c.f)
 
 /* workers.c */
 void	workers_init(struct sup *);
+/* Set a slot's state and mirror it (pid, gen, in hand) to the segment. */
+void	workers_state(struct wslot *, enum wslot_state);
 void	workers_spawn(struct wslot *);
 /* STOP to every worker (the drain). */
 void	workers_stop_all(struct sup *);
@@ -118,6 +111,18 @@ int	watch_start(struct sup *);
 void	watch_stop(struct sup *);
 /* Read pending/ and index every name not known yet. */
 void	watch_rescan(struct sup *, const char *why);
+
+/* stats.c */
+/* Create and publish the segment, start the tick. 0, or -1 + err. */
+int	stats_start(struct sup *, char *err, size_t errlen);
+/* Unlink the segment and the heartbeat (clean exit only). */
+void	stats_stop(struct sup *);
+/* Mirror a slot's process and state into the segment. */
+void	stats_slot(struct wslot *);
+/* Recompute the supervisor's gauges. */
+void	stats_gauges(struct sup *);
+/* Heartbeat, timeouts, idle exit. */
+void	stats_tick(struct sup *);
 
 /* signals.c */
 void	signals_start(struct sup *);

@@ -77,7 +77,7 @@ watch_start(struct sup *s)
 		return 0;
 	}
 	if (watch_inotify_open(s) == -1) {
-		s->c.watcher_restarts++;
+		SUP_ADD(s, watcher_restarts, 1);
 		watch_polling(s, "inotify is not available");
 		return -1;
 	}
@@ -105,11 +105,11 @@ watch_restart(struct sup *s, const char *why)
 	char	err[512];
 
 	watch_inotify_close(s);
-	s->c.watcher_restarts++;
+	SUP_ADD(s, watcher_restarts, 1);
 	log_warnx("inotify watch lost (%s), restart %llu of %d", why,
-	    (unsigned long long)s->c.watcher_restarts,
+	    (unsigned long long)SUP_GET(s, watcher_restarts),
 	    s->cfg.max_watcher_restarts);
-	if (s->c.watcher_restarts > (uint64_t)s->cfg.max_watcher_restarts) {
+	if (SUP_GET(s, watcher_restarts) > (uint64_t)s->cfg.max_watcher_restarts) {
 		watch_polling(s, "too many watcher restarts");
 		return;
 	}
@@ -154,9 +154,9 @@ watch_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 			break;
 		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)(void *)p;
-			s->c.events++;
+			SUP_ADD(s, events, 1);
 			if (ev->mask & IN_Q_OVERFLOW) {
-				s->c.overflows++;
+				SUP_ADD(s, overflows, 1);
 				rescan = true;
 			} else if (ev->mask & (IN_IGNORED | IN_DELETE_SELF |
 			    IN_MOVE_SELF))
@@ -183,7 +183,7 @@ watch_rescan(struct sup *s, const char *why)
 
 	if (s->phase != SUP_RUNNING)
 		return;
-	s->c.rescans++;
+	SUP_ADD(s, rescans, 1);
 	log_debug("rescan (%s)", why);
 	if ((fd = openat(s->q.rootfd, HQ_DIR_PENDING, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {

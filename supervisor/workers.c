@@ -19,6 +19,13 @@
 #include "worker/worker.h"
 
 static void	workers_child_cb(struct ev_loop *, ev_child *, int);
+
+void
+workers_state(struct wslot *w, enum wslot_state st)
+{
+	w->state = st;
+	stats_slot(w);
+}
 static void	workers_respawn_cb(struct ev_loop *, ev_timer *, int);
 
 void
@@ -86,14 +93,14 @@ workers_spawn(struct wslot *w)
 		workers_exec(sv[1], spec);
 	close(sv[1]);
 	w->pid = pid;
-	w->state = WSLOT_STARTING;
+	workers_state(w, WSLOT_STARTING);
 	w->stop_sent = false;
 	w->spawned_ms = w->progress_ms = now_mono_ms();
 	channel_open(&w->ch, s->loop, sv[0], dispatch_msg_cb,
 	    dispatch_close_cb);
 	ev_child_init(&w->child, workers_child_cb, pid, 0);
 	ev_child_start(s->loop, &w->child);
-	s->c.spawns++;
+	SUP_ADD(s, spawns, 1);
 	log_debug("worker %d: spawned pid %ld gen %u", w->slot, (long)pid,
 	    w->gen);
 	return;
@@ -133,9 +140,9 @@ workers_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	channel_close(&w->ch);
 	w->pid = -1;
-	w->state = WSLOT_EMPTY;
+	workers_state(w, WSLOT_EMPTY);
 	if (!clean || s->phase == SUP_RUNNING)
-		s->c.deaths++;
+		SUP_ADD(s, deaths, 1);
 	dispatch_recover(w);
 	if (s->phase != SUP_RUNNING) {
 		signals_check_done(s);

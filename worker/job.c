@@ -122,6 +122,8 @@ job_read(struct worker *w, struct job *j, size_t *lenp)
 		goto fail;
 	}
 	close(fd);
+	j->enq_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000 +
+	    (uint64_t)st.st_mtim.tv_nsec;
 	*lenp = len;
 	return 0;
 fail:
@@ -210,6 +212,27 @@ job_backoff(struct worker *w, int ms)
 	return worker_term ? -1 : 0;
 }
 
+/* The transaction is durable: settle states, count, time. */
+static void
+job_committed(struct worker *w, struct job *jobs, size_t n)
+{
+	uint64_t	now = now_wall_ns();
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+
+		j->state = j->tent;
+		if (j->state != JOB_APPLIED || j->enq_ns == 0 ||
+		    j->enq_ns > j->exec_ns)
+			continue;
+		seg_hist_add(&w->sl->lat_exec, (j->exec_ns - j->enq_ns) / 1000);
+		seg_hist_add(&w->sl->lat_commit, (now - j->enq_ns) / 1000);
+	}
+	SEG_ADD(w->sl->c.batches, 1);
+	SEG_SET(w->sl->progress_ns, now);
+}
+
 /* One attempt at the READY jobs: returns SQLAPPLY_OK (committed, jobs
  * now APPLIED/DUP/FAILED) or SQLAPPLY_TEMP (rolled back, err says why). */
 static enum sqlapply_outcome
@@ -232,6 +255,7 @@ again:
 		switch (o) {
 		case SQLAPPLY_OK:
 			jobs[i].tent = JOB_APPLIED;
+			jobs[i].exec_ns = now_wall_ns();
 			break;
 		case SQLAPPLY_DUP:
 			jobs[i].tent = JOB_DUP;
@@ -252,8 +276,7 @@ again:
 	HQ_FAULT("before_commit");
 	if ((o = sqlapply_commit(&w->sa, err, errlen)) != SQLAPPLY_OK)
 		return o;
-	for (i = 0; i < n; i++)
-		jobs[i].state = jobs[i].tent;
+	job_committed(w, jobs, n);
 	HQ_FAULT("after_commit");
 	return SQLAPPLY_OK;
 }
@@ -300,6 +323,7 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 			ms = WORKER_BACKOFF_MAX_MS;
 		ms = ms / 2 + (int)(job_rand(w) % (uint64_t)(ms + 1));
 		round++;
+		SEG_SET(w->sl->progress_ns, now_wall_ns());
 		memset(&m, 0, sizeof(m));
 		m.type = HQ_MSG_PROGRESS;
 		m.slot = (uint32_t)w->slot;
@@ -324,10 +348,14 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 		switch (j->state) {
 		case JOB_APPLIED:
 		case JOB_DUP:
-			if (j->state == JOB_APPLIED)
+			if (j->state == JOB_APPLIED) {
 				w->n_applied++;
-			else {
+				SEG_ADD(w->sl->c.applied, 1);
+				if (j->e.repaired)
+					SEG_ADD(w->sl->c.repaired, 1);
+			} else {
 				w->n_dups++;
+				SEG_ADD(w->sl->c.duplicates, 1);
 				log_info("%s: id %s already applied, "
 				    "skipped", j->name, j->id);
 			}
@@ -339,6 +367,7 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 			break;
 		case JOB_FAILED:
 			w->n_failed++;
+			SEG_ADD(w->sl->c.failed, 1);
 			log_warnx("%s: failed: %s", j->name, j->reason);
 			/* The permanent failure was an attempt too. */
 			if (queue_fail(&w->q, w->wdirfd, j->name, j->reason,
@@ -364,8 +393,9 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 int
 job_run(struct worker *w, char **names, size_t n)
 {
-	size_t	i = 0, start, bytes;
-	int	ret = 0;
+	size_t		i = 0, start, bytes;
+	uint64_t	t0 = now_mono_us();
+	int		ret = 0;
 
 	w->n_applied = w->n_failed = w->n_retried = w->n_dups = 0;
 	if (w->jobcap < n) {
@@ -385,5 +415,6 @@ job_run(struct worker *w, char **names, size_t n)
 		job_finish(w, w->jobs + start, i - start);
 	}
 	w->applied_total += w->n_applied;
+	SEG_ADD(w->sl->c.busy_us, now_mono_us() - t0);
 	return ret;
 }

@@ -13,6 +13,7 @@
 #include "common/entry.h"
 #include "common/proto.h"
 #include "common/queue.h"
+#include "common/seg.h"
 #include "worker/sqlapply.h"
 
 #define WORKER_FD		3
@@ -37,6 +38,8 @@ struct job {
 	char		*id;		/* ledger key */
 	long		 attempts;	/* transient attempts so far */
 	bool		 gave_up;	/* failed after max_retries */
+	uint64_t	 enq_ns;	/* file mtime: when it was written */
+	uint64_t	 exec_ns;	/* its statements done (this attempt) */
 	char		 reason[512];
 };
 
@@ -49,6 +52,8 @@ struct worker {
 	struct queue	 q;
 	int		 wdirfd;	/* processing/w<slot>/ */
 	struct sqlapply	 sa;
+	struct seg	*seg;		/* the stats segment, mapped rw */
+	struct seg_slot	*sl;		/* our slot in it: we are its writer */
 	struct pbuf	 rbuf, wbuf;	/* channel scratch */
 	char		*readbuf;	/* entry file scratch */
 	size_t		 readcap;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -77,6 +78,11 @@ worker_configure(struct worker *w)
 	memset(&m.cfg, 0, sizeof(m.cfg));	/* w->cfg owns it now */
 	proto_msg_free(&m);
 	log_set_level((enum log_level)w->cfg.log_level);
+	if (w->cfg.shm_name == NULL ||
+	    (w->seg = seg_attach_rw(w->cfg.shm_name)) == NULL)
+		fatal("attach stats segment %s",
+		    w->cfg.shm_name ? w->cfg.shm_name : "(none)");
+	w->sl = &w->seg->slot[w->slot];
 	if (queue_open(&w->q, w->cfg.root, false, 0, err, sizeof(err)) == -1)
 		fatalx("queue: %s", err);
 	if ((w->wdirfd = queue_worker_dir(&w->q, w->slot, true)) == -1)
@@ -99,6 +105,8 @@ worker_cleanup(struct worker *w)
 	if (w->wdirfd != -1)
 		close(w->wdirfd);
 	queue_close(&w->q);
+	if (w->seg != NULL)
+		munmap(w->seg, sizeof(*w->seg));
 	config_free(&w->cfg);
 	pbuf_free(&w->rbuf);
 	pbuf_free(&w->wbuf);

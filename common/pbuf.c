@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* pbuf.c: growable byte buffers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/pbuf.h"
+#include "common/xmalloc.h"
+
+void
+pbuf_reserve(struct pbuf *b, size_t more)
+{
+	size_t	ncap;
+
+	if (b->cap - b->len >= more)
+		return;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap - b->len < more)
+		ncap *= 2;
+	b->data = xreallocarray(b->data, 1, ncap);
+	b->cap = ncap;
+}
+
+void
+pbuf_add(struct pbuf *b, const void *p, size_t len)
+{
+	pbuf_reserve(b, len + 1);
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void
+pbuf_printf(struct pbuf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	pbuf_reserve(b, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+pbuf_json_str(struct pbuf *b, const char *s)
+{
+	pbuf_add(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			pbuf_printf(b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			pbuf_printf(b, "\\u%04x", c);
+		else
+			pbuf_add(b, s, 1);
+	}
+	pbuf_add(b, "\"", 1);
+}
+
+void
+pbuf_free(struct pbuf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* pbuf.h: a growable byte buffer. Frames, heartbeat documents and
+ * exposition text are built in these. Growth is fatal on no memory. */
+#ifndef HQ_PBUF_H
+#define HQ_PBUF_H
+
+#include <stddef.h>
+
+struct pbuf {
+	char	*data;
+	size_t	 len, cap;
+};
+
+void	pbuf_reserve(struct pbuf *b, size_t more);
+void	pbuf_add(struct pbuf *b, const void *p, size_t len);
+void	pbuf_printf(struct pbuf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string literal, quotes included. */
+void	pbuf_json_str(struct pbuf *b, const char *s);
+void	pbuf_free(struct pbuf *b);
+
+#endif

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c: heartbeat JSON, Prometheus text and the table, all from one
+ * snapshot of the segment. Used by hqd (heartbeat), hqctl and HTTP. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/hq.h"
+#include "common/queue.h"
+#include "common/report.h"
+
+static const char *const report_slot_states[] = {
+	[SEG_SLOT_EMPTY] = "down", [SEG_SLOT_STARTING] = "starting",
+	[SEG_SLOT_IDLE] = "idle", [SEG_SLOT_BUSY] = "busy",
+};
+
+static uint64_t
+report_count_one(int dirfd, struct report_dirs *d, bool pending)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	struct queue_name qn;
+	struct stat	 st;
+	uint64_t	 n = 0;
+	int		 fd;
+
+	if ((fd = dup(dirfd)) == -1)
+		return 0;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!queue_name_parse(de->d_name, &qn)) {
+			if (pending)
+				d->bad_names++;
+			continue;
+		}
+		n++;
+		if (!pending)
+			continue;
+		d->depth[qn.priority]++;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			uint64_t t = (uint64_t)st.st_mtim.tv_sec * 1000000000 +
+			    (uint64_t)st.st_mtim.tv_nsec;
+
+			if (d->oldest_pending_ns == 0 ||
+			    t < d->oldest_pending_ns)
+				d->oldest_pending_ns = t;
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+int
+report_count_dirs(const char *root, struct report_dirs *d)
+{
+	struct queue	q;
+	char		err[256];
+	int		fd;
+
+	memset(d, 0, sizeof(*d));
+	if (queue_open(&q, root, false, 0, err, sizeof(err)) == -1) {
+		errno = ENOENT;
+		return -1;
+	}
+	d->pending = report_count_one(q.pendingfd, d, true);
+	d->processing = report_count_one(q.processingfd, d, false);
+	/* and the per-worker folders */
+	for (int i = 0; i < HQ_SEG_SLOTS; i++) {
+		if ((fd = queue_worker_dir(&q, i, false)) == -1)
+			continue;
+		d->processing += report_count_one(fd, d, false);
+		close(fd);
+	}
+	d->failed = report_count_one(q.failedfd, d, false);
+	d->completed = report_count_one(q.completedfd, d, false);
+	d->valid = true;
+	queue_close(&q);
+	return 0;
+}
+
+static void
+report_hist_merge(struct seg_hist *dst, const struct seg_hist *src)
+{
+	unsigned	b;
+
+	SEG_ADD(dst->count, SEG_GET(src->count));
+	SEG_ADD(dst->sum_us, SEG_GET(src->sum_us));
+	for (b = 0; b < HQ_HIST_BUCKETS; b++)
+		SEG_ADD(dst->bucket[b], SEG_GET(src->bucket[b]));
+}
+
+void
+report_totals(const struct seg *sg, struct report_totals *t)
+{
+	uint32_t	i;
+
+	memset(t, 0, sizeof(*t));
+	if (sg == NULL)
+		return;
+	for (i = 0; i < HQ_SEG_SLOTS; i++) {
+		const struct seg_slot *sl = &sg->slot[i];
+
+		t->applied += SEG_GET(sl->c.applied);
+		t->failed += SEG_GET(sl->c.failed);
+		t->retried += SEG_GET(sl->c.retried);
+		t->duplicates += SEG_GET(sl->c.duplicates);
+		t->repaired += SEG_GET(sl->c.repaired);
+		t->batches += SEG_GET(sl->c.batches);
+		t->busy_us += SEG_GET(sl->c.busy_us);
+		t->alive += SEG_GET(sl->pid) != 0;
+		report_hist_merge(&t->exec, &sl->lat_exec);
+		report_hist_merge(&t->commit, &sl->lat_commit);
+	}
+}
+
+static uint64_t
+report_secs(uint64_t ns)
+{
+	return ns / 1000000000;
+}
+
+static uint64_t
+report_age_s(uint64_t now_ns, uint64_t then_ns)
+{
+	return then_ns == 0 || then_ns > now_ns ? 0 :
+	    (now_ns - then_ns) / 1000000000;
+}
+
+static void
+report_json_hist(struct pbuf *o, const char *name, const struct seg_hist *h)
+{
+	uint64_t	n = SEG_GET(h->count);
+
+	pbuf_printf(o, "\"%s\":{\"count\":%llu,\"p50_ms\":%.3f,"
+	    "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f}",
+	    name, (unsigned long long)n,
+	    seg_hist_quantile(h, 0.50) / 1000.0,
+	    seg_hist_quantile(h, 0.90) / 1000.0,
+	    seg_hist_quantile(h, 0.99) / 1000.0,
+	    seg_hist_quantile(h, 1.0) / 1000.0,
+	    n ? (double)SEG_GET(h->sum_us) / (double)n / 1000.0 : 0.0);
+}
+
+void
+report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
+    uint64_t now_ns)
+{
+	struct report_totals	 t;
+	const struct seg_header	*h = sg ? &sg->h : NULL;
+	uint64_t		 last_ev, queue, proc, oldest, depth;
+	uint32_t		 i;
+	int			 p;
+
+	report_totals(sg, &t);
+	last_ev = h ? SEG_GET(h->last_event_ns) : 0;
+	queue = h ? SEG_GET(h->queue_size) : d && d->valid ? d->pending : 0;
+	proc = h ? SEG_GET(h->processing) : d && d->valid ? d->processing : 0;
+	oldest = h ? SEG_GET(h->oldest_pending_ns) :
+	    d && d->valid ? d->oldest_pending_ns : 0;
+	pbuf_printf(o, "{\"schema_version\":%d,\"timestamp\":%llu,"
+	    "\"pid\":%lld,\"mode\":\"%s\",\"iteration\":%llu,"
+	    "\"events_processed\":%llu,\"last_event_time\":%llu,"
+	    "\"idle_seconds\":%llu,\"queue_size\":%llu,"
+	    "\"processing_count\":%llu,\"watcher_pid\":%lld,"
+	    "\"watcher_alive\":%s,\"watcher_restarts\":%llu,",
+	    HQ_REPORT_SCHEMA, (unsigned long long)report_secs(now_ns),
+	    h ? (long long)h->pid : 0LL,
+	    h == NULL ? "down" : SEG_GET(h->mode) == SEG_MODE_POLLING ?
+	    "polling" : "event-loop",
+	    h ? (unsigned long long)SEG_GET(h->c.iterations) : 0ULL,
+	    (unsigned long long)(t.applied + t.failed + t.duplicates),
+	    (unsigned long long)report_secs(last_ev),
+	    (unsigned long long)(h ? report_age_s(now_ns,
+	    last_ev ? last_ev : h->start_ns) : 0),
+	    (unsigned long long)queue, (unsigned long long)proc,
+	    h && SEG_GET(h->watcher_alive) ? (long long)h->pid : 0LL,
+	    h && SEG_GET(h->watcher_alive) ? "true" : "false",
+	    h ? (unsigned long long)SEG_GET(h->c.watcher_restarts) : 0ULL);
+	pbuf_printf(o, "\"daemon\":\"%s\",\"started_at\":%llu,"
+	    "\"uptime_seconds\":%llu,\"generation\":\"%016llx\","
+	    "\"heartbeat_interval_seconds\":%.3f,\"draining\":%s,\"root\":",
+	    h ? "up" : "down", h ? (unsigned long long)report_secs(
+	    h->start_ns) : 0ULL,
+	    h ? (unsigned long long)report_age_s(now_ns, h->start_ns) : 0ULL,
+	    h ? (unsigned long long)h->generation : 0ULL,
+	    h ? SEG_GET(h->heartbeat_interval_ms) / 1000.0 : 0.0,
+	    h && SEG_GET(h->draining) ? "true" : "false");
+	pbuf_json_str(o, h ? h->root : "");
+	pbuf_printf(o, ",\"db\":");
+	pbuf_json_str(o, h ? h->db : "");
+	pbuf_printf(o, ",\"entries_applied\":%llu,\"entries_failed\":%llu,"
+	    "\"entries_retried\":%llu,\"entries_duplicate\":%llu,"
+	    "\"entries_repaired\":%llu,\"batches\":%llu,"
+	    "\"oldest_pending_age_seconds\":%llu,\"queue_depth\":{",
+	    (unsigned long long)t.applied, (unsigned long long)t.failed,
+	    (unsigned long long)t.retried, (unsigned long long)t.duplicates,
+	    (unsigned long long)t.repaired, (unsigned long long)t.batches,
+	    (unsigned long long)report_age_s(now_ns, oldest));
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++) {
+		depth = h ? SEG_GET(h->depth[p]) : d && d->valid ?
+		    d->depth[p] : 0;
+		pbuf_printf(o, "%s\"%d\":%llu", p > 1 ? "," : "", p,
+		    (unsigned long long)depth);
+	}
+	pbuf_printf(o, "},\"failed_count\":%llu,\"latency\":{",
+	    d && d->valid ? (unsigned long long)d->failed : 0ULL);
+	report_json_hist(o, "exec", &t.exec);
+	pbuf_printf(o, ",");
+	report_json_hist(o, "commit", &t.commit);
+	pbuf_printf(o, "},\"supervisor\":{");
+	p = 0;
+#define HQ_SUP_COUNTER(name, help) \
+	pbuf_printf(o, "%s\"" #name "\":%llu", p++ ? "," : "", \
+	    h ? (unsigned long long)SEG_GET(h->c.name) : 0ULL);
+#include "common/counters.def"
+#undef HQ_SUP_COUNTER
+	pbuf_printf(o, "},\"workers\":[");
+	for (i = 0; h && i < h->nworkers; i++) {
+		const struct seg_slot *sl = &sg->slot[i];
+		uint64_t st = SEG_GET(sl->state);
+
+		pbuf_printf(o, "%s{\"slot\":%u,\"pid\":%llu,\"generation\":%llu,"
+		    "\"state\":\"%s\",\"in_hand\":%llu,"
+		    "\"last_progress_time\":%llu,\"busy_seconds\":%.3f",
+		    i ? "," : "", i, (unsigned long long)SEG_GET(sl->pid),
+		    (unsigned long long)SEG_GET(sl->gen),
+		    st < nitems(report_slot_states) ?
+		    report_slot_states[st] : "?",
+		    (unsigned long long)SEG_GET(sl->inhand),
+		    (unsigned long long)report_secs(SEG_GET(sl->progress_ns)),
+		    SEG_GET(sl->c.busy_us) / 1e6);
+#define HQ_SLOT_COUNTER(name, help) \
+		pbuf_printf(o, ",\"entries_" #name "\":%llu", \
+		    (unsigned long long)SEG_GET(sl->c.name));
+#include "common/counters.def"
+#undef HQ_SLOT_COUNTER
+		pbuf_printf(o, "}");
+	}
+	pbuf_printf(o, "]}\n");
+}
+
+static void
+report_prom_head(struct pbuf *o, const char *name, const char *type,
+    const char *help)
+{
+	pbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+report_prom_hist(struct pbuf *o, const char *name, const char *help,
+    const struct seg_hist *h)
+{
+	uint64_t	run = 0;
+	unsigned	b;
+
+	report_prom_head(o, name, "histogram", help);
+	/* Only bucket bounds that are powers of two are exact here. */
+	for (b = 0; b < HQ_HIST_BUCKETS; b++) {
+		uint64_t up = seg_hist_upper_us(b);
+
+		run += SEG_GET(h->bucket[b]);
+		if ((up & (up - 1)) != 0 || up < 64 || up > (1ULL << 26))
+			continue;
+		pbuf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, up / 1e6,
+		    (unsigned long long)run);
+	}
+	pbuf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+	    "%s_count %llu\n", name, (unsigned long long)SEG_GET(h->count),
+	    name, SEG_GET(h->sum_us) / 1e6, name,
+	    (unsigned long long)SEG_GET(h->count));
+}
+
+void
+report_prometheus(struct pbuf *o, const struct seg *sg,
+    const struct report_dirs *d, uint64_t now_ns)
+{
+	struct report_totals	 t;
+	const struct seg_header	*h = sg ? &sg->h : NULL;
+	uint32_t		 i;
+	int			 p;
+
+	report_totals(sg, &t);
+	report_prom_head(o, "hq_build_info", "gauge",
+	    "hq version; always 1");
+	pbuf_printf(o, "hq_build_info{version=\"%s\"} 1\n", HQ_VERSION);
+	report_prom_head(o, "hq_up", "gauge", "1 when hqd is running");
+	pbuf_printf(o, "hq_up %d\n", h != NULL);
+	report_prom_head(o, "hq_queue_depth", "gauge",
+	    "entries queued in pending/ by priority");
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
+		pbuf_printf(o, "hq_queue_depth{priority=\"%d\"} %llu\n", p,
+		    (unsigned long long)(h ? SEG_GET(h->depth[p]) :
+		    d && d->valid ? d->depth[p] : 0));
+	report_prom_head(o, "hq_queue_processing", "gauge",
+	    "entries in workers' hands");
+	pbuf_printf(o, "hq_queue_processing %llu\n", (unsigned long long)
+	    (h ? SEG_GET(h->processing) : d && d->valid ? d->processing : 0));
+	report_prom_head(o, "hq_queue_oldest_pending_age_seconds", "gauge",
+	    "age of the oldest queued entry, 0 when empty");
+	pbuf_printf(o, "hq_queue_oldest_pending_age_seconds %llu\n",
+	    (unsigned long long)report_age_s(now_ns, h ?
+	    SEG_GET(h->oldest_pending_ns) : d && d->valid ?
+	    d->oldest_pending_ns : 0));
+	if (d != NULL && d->valid) {
+		report_prom_head(o, "hq_failed_entries", "gauge",
+		    "dead letters in failed/");
+		pbuf_printf(o, "hq_failed_entries %llu\n",
+		    (unsigned long long)d->failed);
+	}
+#define HQ_PROM_TOTAL(name, val, help)					\
+	report_prom_head(o, "hq_entries_" name "_total", "counter", help);	\
+	pbuf_printf(o, "hq_entries_" name "_total %llu\n",		\
+	    (unsigned long long)(val))
+	HQ_PROM_TOTAL("applied", t.applied, "entries committed");
+	HQ_PROM_TOTAL("failed", t.failed, "entries moved to failed/");
+	HQ_PROM_TOTAL("retried", t.retried, "transient retries");
+	HQ_PROM_TOTAL("duplicate", t.duplicates,
+	    "entries skipped, already in the ledger");
+	HQ_PROM_TOTAL("repaired", t.repaired,
+	    "old-library entries repaired");
+#undef HQ_PROM_TOTAL
+	report_prom_head(o, "hq_batches_total", "counter",
+	    "transactions committed");
+	pbuf_printf(o, "hq_batches_total %llu\n",
+	    (unsigned long long)t.batches);
+	if (h == NULL)
+		return;
+	report_prom_head(o, "hq_start_time_seconds", "gauge",
+	    "when hqd started, Unix time");
+	pbuf_printf(o, "hq_start_time_seconds %.3f\n", h->start_ns / 1e9);
+	report_prom_head(o, "hq_heartbeat_timestamp_seconds", "gauge",
+	    "last supervisor tick, Unix time");
+	pbuf_printf(o, "hq_heartbeat_timestamp_seconds %.3f\n",
+	    SEG_GET(h->heartbeat_ns) / 1e9);
+	report_prom_head(o, "hq_watcher_up", "gauge",
+	    "1 when the inotify watch is armed");
+	pbuf_printf(o, "hq_watcher_up %d\n", SEG_GET(h->watcher_alive) != 0);
+	report_prom_head(o, "hq_polling", "gauge",
+	    "1 when hqd polls pending/ instead of inotify");
+	pbuf_printf(o, "hq_polling %d\n",
+	    SEG_GET(h->mode) == SEG_MODE_POLLING);
+	report_prom_head(o, "hq_workers", "gauge", "configured workers");
+	pbuf_printf(o, "hq_workers %u\n", h->nworkers);
+	report_prom_head(o, "hq_workers_alive", "gauge",
+	    "worker processes running");
+	pbuf_printf(o, "hq_workers_alive %d\n", t.alive);
+#define HQ_SUP_COUNTER(name, help)					\
+	report_prom_head(o, "hq_supervisor_" #name "_total", "counter", help); \
+	pbuf_printf(o, "hq_supervisor_" #name "_total %llu\n",		\
+	    (unsigned long long)SEG_GET(h->c.name));
+#include "common/counters.def"
+#undef HQ_SUP_COUNTER
+	report_prom_head(o, "hq_worker_busy_seconds_total", "counter",
+	    "time each worker spent on batches");
+	for (i = 0; i < h->nworkers; i++)
+		pbuf_printf(o, "hq_worker_busy_seconds_total{worker=\"%u\"} "
+		    "%.6f\n", i, SEG_GET(sg->slot[i].c.busy_us) / 1e6);
+	report_prom_head(o, "hq_worker_entries_applied_total", "counter",
+	    "entries committed by each worker slot");
+	for (i = 0; i < h->nworkers; i++)
+		pbuf_printf(o, "hq_worker_entries_applied_total{worker=\"%u\"} "
+		    "%llu\n", i,
+		    (unsigned long long)SEG_GET(sg->slot[i].c.applied));
+	report_prom_head(o, "hq_worker_up", "gauge",
+	    "1 when the worker slot has a process");
+	for (i = 0; i < h->nworkers; i++)
+		pbuf_printf(o, "hq_worker_up{worker=\"%u\"} %d\n", i,
+		    SEG_GET(sg->slot[i].pid) != 0);
+	report_prom_hist(o, "hq_exec_latency_seconds",
+	    "entry file written to its statements executed", &t.exec);
+	report_prom_hist(o, "hq_commit_latency_seconds",
+	    "entry file written to its transaction committed", &t.commit);
+}
+
+void
+report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
+    uint64_t now_ns)
+{
+	struct report_totals	 t;
+	const struct seg_header	*h = sg ? &sg->h : NULL;
+	uint32_t		 i;
+	int			 p;
+
+	report_totals(sg, &t);
+	if (h == NULL)
+		pbuf_printf(o, "hqd          down\n");
+	else
+		pbuf_printf(o, "hqd          pid %lld, up %llus, %s, %s\n"
+		    "root         %s\ndatabase     %s\n", (long long)h->pid,
+		    (unsigned long long)report_age_s(now_ns, h->start_ns),
+		    SEG_GET(h->mode) == SEG_MODE_POLLING ? "polling" :
+		    "inotify", SEG_GET(h->draining) ? "draining" : "running",
+		    h->root, h->db);
+	pbuf_printf(o, "queue        %llu pending, %llu processing",
+	    (unsigned long long)(h ? SEG_GET(h->queue_size) :
+	    d && d->valid ? d->pending : 0), (unsigned long long)(h ?
+	    SEG_GET(h->processing) : d && d->valid ? d->processing : 0));
+	if (d != NULL && d->valid)
+		pbuf_printf(o, ", %llu failed", (unsigned long long)d->failed);
+	pbuf_printf(o, ", oldest %llus\nby priority ",
+	    (unsigned long long)report_age_s(now_ns, h ?
+	    SEG_GET(h->oldest_pending_ns) : d && d->valid ?
+	    d->oldest_pending_ns : 0));
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
+		pbuf_printf(o, " %d:%llu", p, (unsigned long long)(h ?
+		    SEG_GET(h->depth[p]) : d && d->valid ? d->depth[p] : 0));
+	pbuf_printf(o, "\nentries      %llu applied, %llu failed, %llu "
+	    "retried, %llu duplicate, %llu repaired\n",
+	    (unsigned long long)t.applied, (unsigned long long)t.failed,
+	    (unsigned long long)t.retried, (unsigned long long)t.duplicates,
+	    (unsigned long long)t.repaired);
+	pbuf_printf(o, "latency      exec p50 %.2f ms p99 %.2f ms, commit "
+	    "p50 %.2f ms p99 %.2f ms\n",
+	    seg_hist_quantile(&t.exec, 0.5) / 1000.0,
+	    seg_hist_quantile(&t.exec, 0.99) / 1000.0,
+	    seg_hist_quantile(&t.commit, 0.5) / 1000.0,
+	    seg_hist_quantile(&t.commit, 0.99) / 1000.0);
+	if (h == NULL)
+		return;
+	pbuf_printf(o, "\n%-5s %-8s %-9s %10s %8s %8s %9s %7s\n", "slot",
+	    "pid", "state", "applied", "failed", "retried", "busy s",
+	    "idle s");
+	for (i = 0; i < h->nworkers; i++) {
+		const struct seg_slot *sl = &sg->slot[i];
+		uint64_t st = SEG_GET(sl->state);
+
+		pbuf_printf(o, "%-5u %-8llu %-9s %10llu %8llu %8llu %9.1f "
+		    "%7llu\n", i, (unsigned long long)SEG_GET(sl->pid),
+		    st < nitems(report_slot_states) ?
+		    report_slot_states[st] : "?",
+		    (unsigned long long)SEG_GET(sl->c.applied),
+		    (unsigned long long)SEG_GET(sl->c.failed),
+		    (unsigned long long)SEG_GET(sl->c.retried),
+		    SEG_GET(sl->c.busy_us) / 1e6,
+		    (unsigned long long)report_age_s(now_ns,
+		    SEG_GET(sl->progress_ns)));
+	}
+}

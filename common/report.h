@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h: the stats documents, rendered from the segment: the heartbeat
+ * JSON (also `hqctl stats --json`, `/stats.json`), the Prometheus text
+ * exposition and the human table. One renderer for every consumer, so the
+ * heartbeat, hqctl and HTTP cannot disagree. Pure: no I/O but the optional
+ * directory count. */
+#ifndef HQ_REPORT_H
+#define HQ_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/pbuf.h"
+#include "common/seg.h"
+
+#define HQ_REPORT_SCHEMA	1
+
+/* Depths counted from the directories: what hqctl shows with no daemon. */
+struct report_dirs {
+	bool		valid;
+	uint64_t	pending, processing, failed, completed;
+	uint64_t	depth[HQ_SEG_PRIORITIES + 1];
+	uint64_t	oldest_pending_ns;	/* wall clock mtime, 0 none */
+	uint64_t	bad_names;
+};
+
+/* Count root's directories. 0, or -1 with errno (d->valid false). */
+int	report_count_dirs(const char *root, struct report_dirs *d);
+
+/* sg NULL: the daemon is down (d gives depths). d may be NULL when sg is
+ * set. now_ns: wall clock. Appends to out. */
+void	report_json(struct pbuf *out, const struct seg *sg,
+	    const struct report_dirs *d, uint64_t now_ns);
+void	report_prometheus(struct pbuf *out, const struct seg *sg,
+	    const struct report_dirs *d, uint64_t now_ns);
+void	report_table(struct pbuf *out, const struct seg *sg,
+	    const struct report_dirs *d, uint64_t now_ns);
+
+/* Totals over the configured slots. */
+struct report_totals {
+	uint64_t	applied, failed, retried, duplicates, repaired;
+	uint64_t	batches, busy_us;
+	int		alive;
+	struct seg_hist	exec, commit;	/* merged histograms (plain copies) */
+};
+void	report_totals(const struct seg *sg, struct report_totals *t);
+
+#endif

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/* seg.c: create, attach and validate the stats segment. hqd creates it,
+ * workers attach read-write to write their slot, hqctl reads a snapshot.
+ * "seg", not "shm", to stay clear of shm_open() and friends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/now.h"
+#include "common/seg.h"
+
+void
+seg_name(char *buf, size_t len, const char *real_root, const char *configured)
+{
+	uint64_t	h = 14695981039346656037ULL;
+	const char	*p;
+
+	if (configured != NULL) {
+		snprintf(buf, len, "%s", configured);
+		return;
+	}
+	for (p = real_root; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(buf, len, "/hq-%016llx", (unsigned long long)h);
+}
+
+static bool
+seg_pid_alive(int64_t pid)
+{
+	if (pid <= 0 || pid > INT32_MAX)
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+struct seg *
+seg_create(const char *name, const char *root, const char *db, int nworkers,
+    char *err, size_t errlen)
+{
+	struct seg	*s;
+	struct seg	 old;
+	char		 msg[256];
+	mode_t		 um;
+	int		 fd;
+
+	/* Our root lock is held, so a segment of this name is either a
+	 * dead hqd's or another root's (a shared --shm-name). */
+	if (seg_read(name, &old, msg, sizeof(msg)) == SEG_OK &&
+	    old.h.pid != getpid() && strcmp(old.h.root, root) != 0) {
+		snprintf(err, errlen, "segment %s is in use by hqd pid %lld "
+		    "for root %s", name, (long long)old.h.pid, old.h.root);
+		return NULL;
+	}
+	shm_unlink(name);
+	um = umask(0);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	umask(um);
+	if (fd == -1) {
+		snprintf(err, errlen, "shm_open %s: %s", name, strerror(errno));
+		return NULL;
+	}
+	if (ftruncate(fd, sizeof(struct seg)) == -1 ||
+	    (s = mmap(NULL, sizeof(struct seg), PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		snprintf(err, errlen, "segment %s: %s", name, strerror(errno));
+		close(fd);
+		shm_unlink(name);
+		return NULL;
+	}
+	close(fd);
+	/* ftruncate zeroed it: every counter starts at 0. */
+	s->h.magic = HQ_SEG_MAGIC;
+	s->h.version = HQ_SEG_VERSION;
+	s->h.header_size = sizeof(struct seg_header);
+	s->h.slot_size = sizeof(struct seg_slot);
+	s->h.nslots = HQ_SEG_SLOTS;
+	s->h.total_size = sizeof(struct seg);
+	s->h.pid = getpid();
+	s->h.start_ns = now_wall_ns();
+	s->h.generation = now_wall_ns() ^ ((uint64_t)getpid() << 40);
+	s->h.nworkers = (uint32_t)nworkers;
+	snprintf(s->h.root, sizeof(s->h.root), "%s", root);
+	snprintf(s->h.db, sizeof(s->h.db), "%s", db);
+	return s;
+}
+
+void
+seg_publish(struct seg *s)
+{
+	atomic_store_explicit(&s->h.ready, 1, memory_order_release);
+}
+
+void
+seg_destroy(struct seg *s, const char *name)
+{
+	if (s == NULL)
+		return;
+	atomic_store_explicit(&s->h.ready, 0, memory_order_release);
+	munmap(s, sizeof(*s));
+	shm_unlink(name);
+}
+
+struct seg *
+seg_attach_rw(const char *name)
+{
+	struct seg	*s;
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || st.st_size != sizeof(struct seg)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (s == MAP_FAILED)
+		return NULL;
+	if (seg_validate(s, sizeof(*s), NULL, 0) != SEG_OK) {
+		munmap(s, sizeof(*s));
+		errno = EINVAL;
+		return NULL;
+	}
+	return s;
+}
+
+enum seg_status
+seg_validate(const void *img, size_t len, char *msg, size_t msglen)
+{
+	struct seg_header	h;
+
+	if (msg == NULL)
+		msglen = 0;
+	if (len < sizeof(h.magic) + sizeof(h.version)) {
+		snprintf(msg, msglen, "segment is truncated (%zu bytes)", len);
+		return SEG_SIZE;
+	}
+	memcpy(&h, img, len < sizeof(h) ? len : sizeof(h));
+	if (h.magic != HQ_SEG_MAGIC) {
+		snprintf(msg, msglen, "not an hq stats segment (bad magic)");
+		return SEG_FOREIGN;
+	}
+	if (h.version != HQ_SEG_VERSION) {
+		snprintf(msg, msglen, "segment layout version %u, this hqctl "
+		    "reads version %u: use the hqctl of the running hqd",
+		    h.version, HQ_SEG_VERSION);
+		return SEG_VERSION;
+	}
+	if (len < sizeof(struct seg) || h.header_size != sizeof(h) ||
+	    h.slot_size != sizeof(struct seg_slot) ||
+	    h.nslots != HQ_SEG_SLOTS || h.total_size != sizeof(struct seg) ||
+	    len != h.total_size) {
+		snprintf(msg, msglen, "segment sizes disagree (%zu bytes, "
+		    "header says %llu; want %zu)", len,
+		    (unsigned long long)h.total_size, sizeof(struct seg));
+		return SEG_SIZE;
+	}
+	if (atomic_load_explicit(&((const struct seg_header *)img)->ready,
+	    memory_order_acquire) != 1) {
+		snprintf(msg, msglen, "hqd pid %lld is starting or stopping",
+		    (long long)h.pid);
+		return SEG_NOT_READY;
+	}
+	if (h.nworkers > HQ_SEG_SLOTS || h.root[HQ_SEG_PATH - 1] != '\0' ||
+	    h.db[HQ_SEG_PATH - 1] != '\0') {
+		snprintf(msg, msglen, "segment header is corrupt");
+		return SEG_SIZE;
+	}
+	if (!seg_pid_alive(h.pid)) {
+		snprintf(msg, msglen, "segment left by hqd pid %lld, which is "
+		    "not running", (long long)h.pid);
+		return SEG_STALE;
+	}
+	return SEG_OK;
+}
+
+enum seg_status
+seg_read(const char *name, struct seg *out, char *msg, size_t msglen)
+{
+	struct stat	 st;
+	void		*img;
+	enum seg_status	 rc;
+	int		 fd;
+
+	if ((fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0)) == -1) {
+		if (errno == ENOENT) {
+			snprintf(msg, msglen, "no stats segment %s: hqd is "
+			    "not running for this root", name);
+			return SEG_MISSING;
+		}
+		snprintf(msg, msglen, "open segment %s: %s", name,
+		    strerror(errno));
+		return SEG_ERROR;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(msg, msglen, "segment %s: %s", name, strerror(errno));
+		close(fd);
+		return SEG_ERROR;
+	}
+	if (st.st_size != (off_t)sizeof(struct seg)) {
+		/* Validate what there is, for the precise message. */
+		if (st.st_size >= (off_t)(sizeof(uint64_t) * 2) &&
+		    (img = mmap(NULL, (size_t)st.st_size, PROT_READ,
+		    MAP_SHARED, fd, 0)) != MAP_FAILED) {
+			rc = seg_validate(img, (size_t)st.st_size, msg,
+			    msglen);
+			munmap(img, (size_t)st.st_size);
+			if (rc == SEG_OK)
+				rc = SEG_SIZE;
+		} else {
+			snprintf(msg, msglen, "segment %s is truncated (%lld "
+			    "bytes)", name, (long long)st.st_size);
+			rc = SEG_SIZE;
+		}
+		close(fd);
+		return rc;
+	}
+	img = mmap(NULL, sizeof(struct seg), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (img == MAP_FAILED) {
+		snprintf(msg, msglen, "map segment %s: %s", name,
+		    strerror(errno));
+		return SEG_ERROR;
+	}
+	if ((rc = seg_validate(img, sizeof(struct seg), msg, msglen)) ==
+	    SEG_OK || rc == SEG_STALE)
+		memcpy(out, img, sizeof(*out));
+	munmap(img, sizeof(struct seg));
+	return rc;
+}
+
+unsigned
+seg_hist_bucket(uint64_t us)
+{
+	unsigned	e;
+
+	if (us < 8)
+		return (unsigned)us;
+	e = 63 - (unsigned)__builtin_clzll(us);
+	if (e > 35)
+		return HQ_HIST_BUCKETS - 1;
+	return 8 + (e - 3) * 4 + (unsigned)((us >> (e - 2)) & 3);
+}
+
+uint64_t
+seg_hist_upper_us(unsigned b)
+{
+	unsigned	e, sub;
+
+	if (b < 8)
+		return b + 1;
+	e = (b - 8) / 4 + 3;
+	sub = (b - 8) % 4;
+	return (uint64_t)(4 + sub + 1) << (e - 2);
+}
+
+void
+seg_hist_add(struct seg_hist *h, uint64_t us)
+{
+	SEG_ADD(h->bucket[seg_hist_bucket(us)], 1);
+	SEG_ADD(h->sum_us, us);
+	SEG_ADD(h->count, 1);
+}
+
+uint64_t
+seg_hist_quantile(const struct seg_hist *h, double q)
+{
+	uint64_t	total = 0, want, run = 0;
+	unsigned	b;
+
+	for (b = 0; b < HQ_HIST_BUCKETS; b++)
+		total += SEG_GET(h->bucket[b]);
+	if (total == 0)
+		return 0;
+	want = (uint64_t)(q * (double)total);
+	if (want >= total)
+		want = total - 1;
+	for (b = 0; b < HQ_HIST_BUCKETS; b++) {
+		run += SEG_GET(h->bucket[b]);
+		if (run > want)
+			return seg_hist_upper_us(b);
+	}
+	return seg_hist_upper_us(HQ_HIST_BUCKETS - 1);
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* seg.h: the shared-memory stats segment (SPEC section 6). hqd creates it,
+ * each worker writes its own slot, hqctl (and the HTTP thread) read it
+ * without locks. Every field has one writer. Counters are relaxed atomics;
+ * the header's ready flag is stored last with release and read with
+ * acquire. Gauges are stored whole by their one writer, never incremented
+ * by two processes, so a dying worker cannot make them drift.
+ * Any layout change bumps HQ_SEG_VERSION. */
+#ifndef HQ_SEG_H
+#define HQ_SEG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/hq.h"
+
+#define HQ_SEG_MAGIC		0x3147455351480000ULL	/* "\0\0HQSEG1" */
+#define HQ_SEG_VERSION		1
+#define HQ_SEG_SLOTS		HQ_MAX_WORKERS
+#define HQ_SEG_PRIORITIES	10
+#define HQ_SEG_PATH		256
+
+/* Latency histogram: microseconds, 8 exact buckets then 4 per power of
+ * two (at most 19 % wide), up to ~9.5 hours. */
+#define HQ_HIST_BUCKETS		140
+
+typedef _Atomic uint64_t	seg_u64;
+
+enum seg_mode { SEG_MODE_EVENT_LOOP = 0, SEG_MODE_POLLING };
+
+/* What the supervisor knows of a slot. */
+enum seg_slot_state {
+	SEG_SLOT_EMPTY = 0, SEG_SLOT_STARTING, SEG_SLOT_IDLE, SEG_SLOT_BUSY,
+};
+
+struct seg_hist {
+	seg_u64		count;
+	seg_u64		sum_us;
+	seg_u64		bucket[HQ_HIST_BUCKETS];
+};
+
+struct seg_counters_sup {
+#define HQ_SUP_COUNTER(name, help)	seg_u64 name;
+#include "common/counters.def"
+#undef HQ_SUP_COUNTER
+};
+
+struct seg_counters_slot {
+#define HQ_SLOT_COUNTER(name, help)	seg_u64 name;
+#include "common/counters.def"
+#undef HQ_SLOT_COUNTER
+};
+
+struct seg_slot {
+	/* written by the supervisor */
+	seg_u64			pid;		/* 0: no process */
+	seg_u64			gen;
+	seg_u64			state;		/* enum seg_slot_state */
+	seg_u64			spawned_ns;	/* wall clock */
+	seg_u64			inhand;		/* names in the WORK in hand */
+	/* written by the slot's worker */
+	seg_u64			progress_ns;	/* wall clock of last progress */
+	struct seg_counters_slot c;
+	struct seg_hist		lat_exec;	/* enqueue -> statement done */
+	struct seg_hist		lat_commit;	/* enqueue -> COMMIT returned */
+} __attribute__((aligned(64)));
+
+struct seg_header {
+	/* written once by hqd before ready */
+	uint64_t		magic;
+	uint32_t		version;
+	uint32_t		header_size;
+	uint32_t		slot_size;
+	uint32_t		nslots;
+	uint64_t		total_size;
+	int64_t			pid;
+	uint64_t		start_ns;	/* wall clock */
+	uint64_t		generation;	/* new on every hqd start */
+	char			root[HQ_SEG_PATH];
+	char			db[HQ_SEG_PATH];
+	_Atomic uint32_t	ready;		/* release-stored last */
+	uint32_t		nworkers;	/* configured */
+	/* written by the supervisor while it runs */
+	seg_u64			mode;		/* enum seg_mode */
+	seg_u64			watcher_alive;
+	seg_u64			draining;
+	seg_u64			heartbeat_ns;	/* wall clock of last tick */
+	seg_u64			heartbeat_interval_ms;
+	seg_u64			last_event_ns;	/* wall clock, 0 never */
+	seg_u64			queue_size;	/* queued, not yet handed out */
+	seg_u64			processing;	/* in workers' hands */
+	seg_u64			oldest_pending_ns; /* wall clock, 0 none */
+	seg_u64			depth[HQ_SEG_PRIORITIES + 1];	/* by priority */
+	struct seg_counters_sup	c;
+} __attribute__((aligned(64)));
+
+struct seg {
+	struct seg_header	h;
+	struct seg_slot		slot[HQ_SEG_SLOTS];
+};
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+    "the segment needs lock-free 64-bit atomics");
+_Static_assert(sizeof(seg_u64) == 8, "seg_u64 is 8 bytes");
+_Static_assert(sizeof(struct seg_slot) % 64 == 0,
+    "a slot is whole cache lines: no false sharing between workers");
+_Static_assert(offsetof(struct seg, slot) % 64 == 0, "slots aligned");
+_Static_assert(sizeof(struct seg) < 1024 * 1024, "segment stays small");
+
+/* Relaxed counter updates by the field's one writer. */
+#define SEG_ADD(field, n) \
+	atomic_fetch_add_explicit(&(field), (uint64_t)(n), memory_order_relaxed)
+#define SEG_SET(field, v) \
+	atomic_store_explicit(&(field), (uint64_t)(v), memory_order_relaxed)
+#define SEG_GET(field) \
+	atomic_load_explicit(&(field), memory_order_relaxed)
+
+/* The segment name for a root: "/hq-" and 16 hex digits of a hash of its
+ * real path, unless configured. buf >= 64 bytes. */
+void	seg_name(char *buf, size_t len, const char *real_root,
+	    const char *configured);
+
+/* hqd: create (replacing a stale one) and map read-write, mode 0640.
+ * NULL with a reason in err when a live hqd of another root owns it. */
+struct seg *seg_create(const char *name, const char *root, const char *db,
+	    int nworkers, char *err, size_t errlen);
+/* hqd: publish (ready), after filling the header. */
+void	seg_publish(struct seg *s);
+/* hqd at exit: unmap and unlink. */
+void	seg_destroy(struct seg *s, const char *name);
+
+/* Worker: map read-write an existing segment; NULL + errno. */
+struct seg *seg_attach_rw(const char *name);
+
+enum seg_status {
+	SEG_OK = 0,
+	SEG_MISSING,		/* no such segment: no hqd */
+	SEG_FOREIGN,		/* wrong magic: not ours */
+	SEG_VERSION,		/* another layout version */
+	SEG_SIZE,		/* truncated or sizes disagree */
+	SEG_NOT_READY,		/* hqd is still starting */
+	SEG_STALE,		/* left by a dead hqd */
+	SEG_ERROR,		/* could not open or map: errno */
+};
+
+/* Reader: map read-only, validate everything. On SEG_OK *out is a private
+ * snapshot copy (safe to read at leisure; counters are consistent per
+ * field). On failure msg says why in one line. pid_alive is the liveness
+ * check used (kill(pid, 0) by default; tests pass their own). */
+enum seg_status seg_read(const char *name, struct seg *out, char *msg,
+	    size_t msglen);
+/* Validate a mapped or copied segment image of len bytes (used by
+ * seg_read and by the fuzzer). */
+enum seg_status seg_validate(const void *img, size_t len, char *msg,
+	    size_t msglen);
+
+/* Histogram helpers. */
+unsigned	seg_hist_bucket(uint64_t us);
+uint64_t	seg_hist_upper_us(unsigned bucket);	/* exclusive bound */
+void		seg_hist_add(struct seg_hist *h, uint64_t us);
+/* The value below which q (0..1) of the samples fall, in microseconds
+ * (bucket upper bound); 0 when empty. */
+uint64_t	seg_hist_quantile(const struct seg_hist *h, double q);
+
+#endif

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* stats.c: the supervisor's side of the stats segment: creates it (refusing
+ * one a live hqd of another root owns) and unlinks it at exit, publishes
+ * the gauges only the supervisor knows, and runs the tick: the heartbeat
+ * file, stuck-worker and idle-exit checks. Runs in hqd only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fd.h"
+#include "common/log.h"
+#include "common/now.h"
+#include "common/report.h"
+#include "common/xmalloc.h"
+#include "supervisor/sup.h"
+
+static void	stats_tick_cb(struct ev_loop *, ev_timer *, int);
+
+int
+stats_start(struct sup *s, char *err, size_t errlen)
+{
+	double	tick;
+
+	seg_name(s->seg_name, sizeof(s->seg_name), s->q.root, s->cfg.shm_name);
+	/* Workers attach by this name; it travels in CONFIG. */
+	free(s->cfg.shm_name);
+	s->cfg.shm_name = xstrdup(s->seg_name);
+	if ((s->seg = seg_create(s->seg_name, s->q.root, s->cfg.db,
+	    s->cfg.workers, err, errlen)) == NULL)
+		return -1;
+	SEG_SET(s->seg->h.heartbeat_interval_ms, s->cfg.heartbeat_interval_ms);
+	SEG_SET(s->seg->h.heartbeat_ns, now_wall_ns());
+	seg_publish(s->seg);
+
+	/* One tick per heartbeat, sooner when a timeout needs it: the
+	 * supervisor's only wakeup when the queue is idle. */
+	tick = s->cfg.heartbeat_interval_ms / 1000.0;
+	if (s->cfg.idle_exit_ms > 0 && s->cfg.idle_exit_ms / 1000.0 < tick)
+		tick = s->cfg.idle_exit_ms / 1000.0;
+	if (s->cfg.processing_timeout_ms > 0 &&
+	    s->cfg.processing_timeout_ms / 1000.0 < tick)
+		tick = s->cfg.processing_timeout_ms / 1000.0;
+	ev_timer_init(&s->tick_timer, stats_tick_cb, tick, tick);
+	ev_timer_start(s->loop, &s->tick_timer);
+	return 0;
+}
+
+void
+stats_stop(struct sup *s)
+{
+	char	path[64];
+
+	if (s->seg == NULL)
+		return;
+	ev_timer_stop(s->loop, &s->tick_timer);
+	seg_destroy(s->seg, s->seg_name);
+	s->seg = NULL;
+	/* A heartbeat of a stopped hqd must not look fresh. */
+	snprintf(path, sizeof(path), "%s", HQ_HEARTBEAT_FILE);
+	unlinkat(s->q.rootfd, path, 0);
+}
+
+void
+stats_slot(struct wslot *w)
+{
+	static const enum seg_slot_state map[] = {
+		[WSLOT_EMPTY] = SEG_SLOT_EMPTY,
+		[WSLOT_STARTING] = SEG_SLOT_STARTING,
+		[WSLOT_IDLE] = SEG_SLOT_IDLE,
+		[WSLOT_BUSY] = SEG_SLOT_BUSY,
+	};
+	struct seg_slot	*sl = &w->sup->seg->slot[w->slot];
+
+	SEG_SET(sl->pid, w->pid > 0 ? (uint64_t)w->pid : 0);
+	SEG_SET(sl->gen, w->gen);
+	SEG_SET(sl->state, map[w->state]);
+	SEG_SET(sl->inhand, w->ninhand);
+}
+
+/* Gauges are recomputed from the supervisor's own tables, never kept by
+ * increments, so they cannot drift. */
+void
+stats_gauges(struct sup *s)
+{
+	struct seg_header	*h = &s->seg->h;
+	uint64_t		 depth[HQ_SEG_PRIORITIES + 1] = { 0 };
+	uint64_t		 oldest = 0, inhand = 0;
+	size_t			 i;
+	int			 p;
+
+	for (i = 0; i < s->idx.nheap; i++) {
+		const struct pitem *it = s->idx.heap[i];
+
+		depth[it->priority]++;
+		if (oldest == 0 || it->seen_ns < oldest)
+			oldest = it->seen_ns;
+	}
+	for (i = 0; i < (size_t)s->nslots; i++)
+		inhand += s->slots[i].ninhand;
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
+		SEG_SET(h->depth[p], depth[p]);
+	SEG_SET(h->queue_size, s->idx.nheap);
+	SEG_SET(h->processing, inhand);
+	SEG_SET(h->oldest_pending_ns, oldest);
+	SEG_SET(h->mode, s->polling ? SEG_MODE_POLLING : SEG_MODE_EVENT_LOOP);
+	SEG_SET(h->watcher_alive, s->ifd != -1);
+	SEG_SET(h->draining, s->phase != SUP_RUNNING);
+}
+
+static void
+stats_heartbeat(struct sup *s)
+{
+	struct pbuf	out = { 0 };
+	uint64_t	now = now_wall_ns();
+
+	SEG_SET(s->seg->h.heartbeat_ns, now);
+	SUP_ADD(s, iterations, 1);
+	stats_gauges(s);
+	report_json(&out, s->seg, NULL, now);
+	/* temp + rename: readers never see half a document. No fsync: the
+	 * heartbeat is a display, rewritten every interval. */
+	if (fd_write_atomic(s->q.rootfd, HQ_HEARTBEAT_FILE, out.data, out.len,
+	    0644, 0) == -1)
+		log_warn("write %s/%s", s->q.root, HQ_HEARTBEAT_FILE);
+	pbuf_free(&out);
+}
+
+void
+stats_tick(struct sup *s)
+{
+	uint64_t	now = now_mono_ms();
+	int		i, busy = 0;
+
+	stats_heartbeat(s);
+	workers_check_timeouts(s);
+	if (s->cfg.idle_exit_ms == 0 || s->phase != SUP_RUNNING ||
+	    pindex_peek(&s->idx) != NULL ||
+	    now - s->last_work_ms < (uint64_t)s->cfg.idle_exit_ms ||
+	    now - s->last_event_ms < (uint64_t)s->cfg.idle_exit_ms)
+		return;
+	for (i = 0; i < s->nslots; i++)
+		busy += s->slots[i].state == WSLOT_BUSY;
+	if (busy == 0)
+		signals_drain(s, "idle exit");
+}
+
+static void
+stats_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	stats_tick(container_of(t, struct sup, tick_timer));
+}
