@@ -27,7 +27,7 @@ const struct config_option config_options[] = {
 	  1, 10000, "N", "most entries per transaction (default 256)" },
 	{ "max-retries", { "QUEUE_MAX_RETRIES" }, CONFIG_INT,
 	  OFF(max_retries), 0, 1000, "N",
-	  "transient attempts before failed/ (default 5)" },
+	  "transient retries before failed/ (default 3)" },
 	{ "sync", { "HQ_SYNC" }, CONFIG_SYNC, OFF(sync_full), 0, 0,
 	  "full|normal", "SQLite synchronous level (default full)" },
 	{ "busy-timeout", { "SQLITE_BUSY_TIMEOUT", "SQLITE_TIMEOUT" },
@@ -38,7 +38,7 @@ const struct config_option config_options[] = {
 	  "drain budget on TERM/INT (default 10)" },
 	{ "poll-interval", { "QUEUE_POLL_INTERVAL" }, CONFIG_MS,
 	  OFF(poll_interval_ms), 10, 3600000, "SECONDS",
-	  "scan interval in polling mode (default 1)" },
+	  "scan interval in polling mode (default 0.1)" },
 	{ "rescan-interval", { "EVENT_READ_TIMEOUT" }, CONFIG_MS,
 	  OFF(rescan_interval_ms), 0, 86400000, "SECONDS",
 	  "maintenance rescan interval, 0 disables (default 5)" },
@@ -86,11 +86,11 @@ config_defaults(struct hq_config *cfg)
 	cfg->db = xstrdup(HQ_DEFAULT_DB);
 	cfg->workers = 2;
 	cfg->batch_size = 256;
-	cfg->max_retries = 5;
+	cfg->max_retries = 3;
 	cfg->sync_full = true;
 	cfg->busy_timeout_ms = 5000;
 	cfg->shutdown_timeout_ms = 10000;
-	cfg->poll_interval_ms = 1000;
+	cfg->poll_interval_ms = 100;
 	cfg->rescan_interval_ms = 5000;
 	cfg->heartbeat_interval_ms = 5000;
 	cfg->max_watcher_restarts = 5;

@@ -30,6 +30,8 @@
 typedef _Atomic uint64_t	seg_u64;
 
 enum seg_mode { SEG_MODE_EVENT_LOOP = 0, SEG_MODE_POLLING };
+/* Why hqd polls: asked to (USE_EVENT_LOOP=false) or inotify failed. */
+enum seg_polling { SEG_POLL_NONE = 0, SEG_POLL_CONFIGURED, SEG_POLL_FALLBACK };
 
 /* What the supervisor knows of a slot. */
 enum seg_slot_state {
@@ -85,6 +87,7 @@ struct seg_header {
 	uint32_t		nworkers;	/* configured */
 	/* written by the supervisor while it runs */
 	seg_u64			mode;		/* enum seg_mode */
+	seg_u64			polling;	/* enum seg_polling */
 	seg_u64			watcher_alive;
 	seg_u64			draining;
 	seg_u64			heartbeat_ns;	/* wall clock of last tick */

@@ -89,12 +89,12 @@ dispatch(struct sup *s)
 {
 	int	i;
 
-	if (s->phase != SUP_RUNNING)
-		return;
-	for (i = 0; i < s->nslots && pindex_peek(&s->idx) != NULL; i++)
-		if (s->slots[i].state == WSLOT_IDLE &&
-		    channel_is_open(&s->slots[i].ch))
-			dispatch_one(s, &s->slots[i]);
+	if (s->phase == SUP_RUNNING)
+		for (i = 0; i < s->nslots && pindex_peek(&s->idx) != NULL; i++)
+			if (s->slots[i].state == WSLOT_IDLE &&
+			    channel_is_open(&s->slots[i].ch))
+				dispatch_one(s, &s->slots[i]);
+	stats_gauges(s);
 }
 
 void
@@ -244,6 +244,8 @@ dispatch_note(struct sup *s, const char *name)
 		    "or .msgpack); left alone", name);
 		return;
 	}
-	if (pindex_add(&s->idx, name) != NULL)
+	if ((it = pindex_add(&s->idx, name)) != NULL) {
 		s->last_event_ms = now_mono_ms();
+		SEG_SET(s->seg->h.last_event_ns, it->seen_ns);
+	}
 }

@@ -173,6 +173,7 @@ pindex_push(struct pindex *p, struct pitem *it)
 		p->heap = xreallocarray(p->heap, p->capheap,
 		    sizeof(*p->heap));
 	}
+	p->depth[it->priority]++;
 	for (i = p->nheap++; i > 0; i = parent) {
 		parent = (i - 1) / 2;
 		if (pindex_cmp(p->heap[parent], it) <= 0)
@@ -211,6 +212,7 @@ pindex_pop(struct pindex *p)
 	if (p->nheap == 0)
 		return NULL;
 	top = p->heap[0];
+	p->depth[top->priority]--;
 	last = p->heap[--p->nheap];
 	for (i = 0; (c = 2 * i + 1) < p->nheap; i = c) {
 		if (c + 1 < p->nheap &&
@@ -235,8 +237,10 @@ pindex_forget(struct pindex *p, struct pitem *it)
 void
 pindex_clear_queued(struct pindex *p)
 {
-	while (p->nheap > 0)
+	while (p->nheap > 0) {
+		p->depth[p->heap[p->nheap - 1]->priority]--;
 		pindex_forget(p, p->heap[--p->nheap]);
+	}
 }
 
 void

@@ -32,6 +32,7 @@ struct pindex {
 	struct pset	  set;		/* every name known */
 	struct pitem	**heap;		/* queued names, min-heap */
 	size_t		  nheap, capheap;
+	size_t		  depth[11];	/* queued, by priority 1..10 */
 };
 
 /* A new item for a valid entry name (queue_name_parse true), unowned. */

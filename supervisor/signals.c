@@ -56,6 +56,7 @@ signals_drain(struct sup *s, const char *why)
 	watch_stop(s);
 	/* Queued names stay in pending/; only the batches in hand finish. */
 	pindex_clear_queued(&s->idx);
+	stats_gauges(s);
 	workers_stop_all(s);
 	ev_timer_set(&s->grace_timer, s->cfg.shutdown_timeout_ms / 1000.0, 0);
 	ev_timer_start(s->loop, &s->grace_timer);

@@ -80,33 +80,39 @@ stats_slot(struct wslot *w)
 }
 
 /* Gauges are recomputed from the supervisor's own tables, never kept by
- * increments, so they cannot drift. */
+ * increments across processes, so they cannot drift. Cheap: runs after
+ * every dispatch round. */
 void
 stats_gauges(struct sup *s)
 {
 	struct seg_header	*h = &s->seg->h;
-	uint64_t		 depth[HQ_SEG_PRIORITIES + 1] = { 0 };
-	uint64_t		 oldest = 0, inhand = 0;
-	size_t			 i;
-	int			 p;
+	uint64_t		 inhand = 0;
+	int			 i;
 
-	for (i = 0; i < s->idx.nheap; i++) {
-		const struct pitem *it = s->idx.heap[i];
-
-		depth[it->priority]++;
-		if (oldest == 0 || it->seen_ns < oldest)
-			oldest = it->seen_ns;
-	}
-	for (i = 0; i < (size_t)s->nslots; i++)
+	for (i = 0; i < s->nslots; i++)
 		inhand += s->slots[i].ninhand;
-	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
-		SEG_SET(h->depth[p], depth[p]);
+	for (i = 1; i <= HQ_SEG_PRIORITIES; i++)
+		SEG_SET(h->depth[i], s->idx.depth[i]);
 	SEG_SET(h->queue_size, s->idx.nheap);
 	SEG_SET(h->processing, inhand);
-	SEG_SET(h->oldest_pending_ns, oldest);
 	SEG_SET(h->mode, s->polling ? SEG_MODE_POLLING : SEG_MODE_EVENT_LOOP);
+	SEG_SET(h->polling, !s->polling ? SEG_POLL_NONE : s->polling_asked ?
+	    SEG_POLL_CONFIGURED : SEG_POLL_FALLBACK);
 	SEG_SET(h->watcher_alive, s->ifd != -1);
 	SEG_SET(h->draining, s->phase != SUP_RUNNING);
+}
+
+/* The oldest queued name: a walk over the heap, once per heartbeat. */
+static void
+stats_oldest(struct sup *s)
+{
+	uint64_t	oldest = 0;
+	size_t		i;
+
+	for (i = 0; i < s->idx.nheap; i++)
+		if (oldest == 0 || s->idx.heap[i]->seen_ns < oldest)
+			oldest = s->idx.heap[i]->seen_ns;
+	SEG_SET(s->seg->h.oldest_pending_ns, oldest);
 }
 
 static void
@@ -118,6 +124,7 @@ stats_heartbeat(struct sup *s)
 	SEG_SET(s->seg->h.heartbeat_ns, now);
 	SUP_ADD(s, iterations, 1);
 	stats_gauges(s);
+	stats_oldest(s);
 	report_json(&out, s->seg, NULL, now);
 	/* temp + rename: readers never see half a document. No fsync: the
 	 * heartbeat is a display, rewritten every interval. */

@@ -64,6 +64,7 @@ struct sup {
 	enum sup_phase		 phase;
 	int			 exit_code;
 	bool			 polling;	/* mode: polling, not inotify */
+	bool			 polling_asked;	/* USE_EVENT_LOOP=false */
 	int			 ifd;		/* inotify, -1 when off */
 	ev_io			 inotify_io;
 	ev_timer		 rescan_timer;	/* maintenance / polling */

@@ -73,6 +73,7 @@ watch_start(struct sup *s)
 {
 	ev_timer_init(&s->rescan_timer, watch_timer_cb, 0, 0);
 	if (!s->cfg.use_inotify) {
+		s->polling_asked = true;
 		watch_polling(s, "USE_EVENT_LOOP is false");
 		return 0;
 	}

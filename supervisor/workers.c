@@ -96,6 +96,7 @@ workers_spawn(struct wslot *w)
 	workers_state(w, WSLOT_STARTING);
 	w->stop_sent = false;
 	w->spawned_ms = w->progress_ms = now_mono_ms();
+	SEG_SET(s->seg->slot[w->slot].spawned_ns, now_wall_ns());
 	channel_open(&w->ch, s->loop, sv[0], dispatch_msg_cb,
 	    dispatch_close_cb);
 	ev_child_init(&w->child, workers_child_cb, pid, 0);

@@ -25,6 +25,7 @@
 #define TEST_ENTRY_COMPAT	HQ_FIXTURES_DIR "/entries/compat"
 
 #define TEST_ENTRY_ERRLEN	256
+#define EXCEEDS			"msgpack: declared length exceeds input"
 
 #define JSON_OK(s, e)							\
 	test_entry_ok(__LINE__, ENTRY_JSON, (s), strlen(s), (e))
@@ -35,7 +36,7 @@
 #define MP_OK(sb, e)							\
 	test_entry_ok(__LINE__, ENTRY_MSGPACK, (sb)->data, (sb)->size, (e))
 #define MP_FAIL(sb, want)						\
-	test_entry_fail(__LINE__, ENTRY_MSGPACK, (sb)->data, (sb)->size,	\
+	test_entry_fail(__LINE__, ENTRY_MSGPACK, (sb)->data, (sb)->size,\
 	    (want))
 #define MP_FAILN(s, want)						\
 	test_entry_fail(__LINE__, ENTRY_MSGPACK, (s), sizeof(s) - 1, (want))
@@ -490,10 +491,12 @@ test_entry_json_truncated(void)
 	for (n = 0; n < sizeof(test_entry_rich) - 1; n++)
 		test_entry_fail(__LINE__, ENTRY_JSON, test_entry_rich, n,
 		    NULL);
-	JSON_FAIL("{\"sql\":\"x\"", "json: unexpected end of input at offset 10");
+	JSON_FAIL("{\"sql\":\"x\"",
+	    "json: unexpected end of input at offset 10");
 	JSON_FAIL("{\"sql\":\"x", "json: unexpected end of input at offset 9");
 	JSON_FAIL("{\"sql\":", "json: unexpected end of input at offset 7");
-	JSON_FAIL("{\"sql\":\"\\u12", "json: unexpected end of input at offset 12");
+	JSON_FAIL("{\"sql\":\"\\u12",
+	    "json: unexpected end of input at offset 12");
 	JSON_FAIL("{\"sql\":\"\\", "json: unexpected end of input at offset 9");
 	JSON_FAIL("{\"sql\":\"x\",\"params\":[1,tr",
 	    "json: invalid literal at offset 23");
@@ -606,6 +609,11 @@ test_entry_json_nul(void)
 static void
 test_entry_json_params(void)
 {
+	static const char *const bad[] = {
+		"01", "-01", "+1", ".5", "1.", "1.e3", "1e", "1e+", "-", "--1",
+		"0x10", "NaN", "Infinity", "-Infinity", "1.5e+-3", "00",
+		"1_000", "\"\\u0041\"x", "tru", "nul", "True", "falsey",
+	};
 	struct entry	 e;
 	char		 buf[512];
 	size_t		 i;
@@ -667,11 +675,6 @@ test_entry_json_params(void)
 	    "json: expected a value at offset 21");
 
 	/* The JSON number grammar, strictly. */
-	static const char *const bad[] = {
-		"01", "-01", "+1", ".5", "1.", "1.e3", "1e", "1e+", "-", "--1",
-		"0x10", "NaN", "Infinity", "-Infinity", "1.5e+-3", "00",
-		"1_000", "\"\\u0041\"x", "tru", "nul", "True", "falsey",
-	};
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(buf, sizeof(buf),
 		    "{\"sql\":\"x\",\"params\":[%s]}", bad[i]);
@@ -838,7 +841,8 @@ test_entry_json_sql_required(void)
 	JSON_FAIL("{\"sql\": }", "json: expected a value at offset 8");
 	JSON_FAIL("{\"sql\" \"x\"}", "json: expected ':' at offset 7");
 	JSON_FAIL("{sql:\"x\"}", "json: expected a string key at offset 1");
-	JSON_FAIL("{\"sql\":\"x\",}", "json: expected a string key at offset 11");
+	JSON_FAIL("{\"sql\":\"x\",}",
+	    "json: expected a string key at offset 11");
 	JSON_FAIL("{\"sql\":\"x\" \"a\":1}",
 	    "json: expected ',' or '}' at offset 11");
 	JSON_FAIL("{'sql':'x'}", "json: expected a string key at offset 1");
@@ -909,7 +913,8 @@ test_entry_json_repair(void)
 		    "\"created_at\":\"t\",\"retries\":0}"),
 		"{\"sql\":\"x\",\"metadata\":[]} ,\"seq\":\"1\"}",
 		"{\"sql\":\"x\",\"metadata\":{\"a\":{}}},\"seq\":\"1\"}",
-		"{\"sql\":\"x\",\"metadata\":{}},\"metadata\":{}},\"seq\":\"1\"}",
+		("{\"sql\":\"x\",\"metadata\":{}},\"metadata\":{}},"
+		    "\"seq\":\"1\"}"),
 	};
 	static const char *const plain[] = {
 		"{\"sql\":\"x\",\"metadata\":{}}",
@@ -1008,8 +1013,8 @@ test_entry_json_utf8(void)
 		snprintf(buf, sizeof(buf), "{\"sql\":\"x\",\"m\":[\"%s\"]}",
 		    bad[i]);
 		JSON_FAIL(buf, NULL);
-		snprintf(buf, sizeof(buf), "{\"sql\":\"x\",\"params\":[\"%s\"]}",
-		    bad[i]);
+		snprintf(buf, sizeof(buf),
+		    "{\"sql\":\"x\",\"params\":[\"%s\"]}", bad[i]);
 		JSON_FAIL(buf, NULL);
 	}
 	JSON_FAIL("{\"sql\":\"ab\xed\xa0\x80\"}",
@@ -1033,7 +1038,8 @@ test_entry_json_control(void)
 		snprintf(buf, sizeof(buf), "{\"sql\":\"a%cb\"}", c);
 		JSON_FAIL(buf, "json: control character in string at offset 9");
 		snprintf(buf, sizeof(buf), "{\"sql\":\"x\",\"k%c\":1}", c);
-		JSON_FAIL(buf, "json: control character in string at offset 13");
+		JSON_FAIL(buf,
+		    "json: control character in string at offset 13");
 	}
 	REQUIRE(JSON_OK("{\"sql\":\"a\x7f\"}", &e) == 0);
 	CHECK_EQ_STR(e.sql, "a\x7f");
@@ -1042,7 +1048,8 @@ test_entry_json_control(void)
 	REQUIRE(JSON_OK("\t\r\n {\t\r\n \"sql\"\t\r\n :\t\r\n \"x\"\t\r\n }",
 	    &e) == 0);
 	entry_free(&e);
-	JSON_FAIL("{\f\"sql\":\"x\"}", "json: expected a string key at offset 1");
+	JSON_FAIL("{\f\"sql\":\"x\"}",
+	    "json: expected a string key at offset 1");
 	JSON_FAIL("{\"sql\":\v\"x\"}", "json: expected a value at offset 7");
 }
 
@@ -1066,7 +1073,8 @@ test_entry_json_unknown_and_duplicates(void)
 	    "json: expected a string key at offset 16");
 	JSON_FAIL("{\"sql\":\"x\",\"o\":{\"a\":1,}}",
 	    "json: expected a string key at offset 22");
-	JSON_FAIL("{\"sql\":\"x\",\"o\":[1}", "json: expected ',' or ']' at offset 17");
+	JSON_FAIL("{\"sql\":\"x\",\"o\":[1}",
+	    "json: expected ',' or ']' at offset 17");
 	JSON_FAIL("{\"sql\":\"x\",\"o\":{\"a\":1]}",
 	    "json: expected ',' or '}' at offset 21");
 	JSON_FAIL("{\"sql\":\"x\",\"o\":\"\x01\"}",
@@ -1130,9 +1138,12 @@ test_entry_json_depth(void)
 	/* The limit itself: 64 levels pass, 65 fail, closed or not. */
 	for (n = ENTRY_MAX_DEPTH; n <= ENTRY_MAX_DEPTH + 1; n++) {
 		p = buf + sprintf(buf, "{\"sql\":\"x\",\"metadata\":");
-		for (i = 0; i < n; i++)
-			*p++ = i % 2 ? '[' : '{', p += i % 2 ? 0 :
-			    sprintf(p, "\"k\":");
+		for (i = 0; i < n; i++) {
+			if (i % 2 == 0)
+				p += sprintf(p, "{\"k\":");
+			else
+				*p++ = '[';
+		}
 		for (i = n; i-- > 0;)
 			*p++ = i % 2 ? ']' : '}';
 		strcpy(p, "}");
@@ -1448,6 +1459,8 @@ test_entry_mp_params_bad(void)
 {
 	msgpack_sbuffer	 sb;
 	msgpack_packer	 pk;
+	struct entry	 e;
+	size_t		 i, n;
 	int		 how;
 	static const char *const want[] = {
 		"params[1]: nested arrays are not allowed",
@@ -1476,9 +1489,7 @@ test_entry_mp_params_bad(void)
 
 	/* ENTRY_MAX_PARAMS values fit; one more is refused. */
 	for (how = 0; how < 2; how++) {
-		struct entry	 e;
-		size_t		 i, n = ENTRY_MAX_PARAMS + (size_t)how;
-
+		n = ENTRY_MAX_PARAMS + (size_t)how;
 		test_entry_pk_start(&sb, &pk, 1);
 		test_entry_pk_str(&pk, "params");
 		msgpack_pack_array(&pk, n);
@@ -1501,7 +1512,8 @@ test_entry_mp_structure(void)
 {
 	msgpack_sbuffer	 sb;
 	msgpack_packer	 pk;
-	size_t		 n;
+	struct entry	 e;
+	size_t		 i, n;
 
 	MP_FAILN("\x91\xa1x", "msgpack: top level must be a map");
 	MP_FAILN("\x01", "msgpack: top level must be a map");
@@ -1514,28 +1526,29 @@ test_entry_mp_structure(void)
 	MP_FAILN("\x81\xa3sql\xc1", "msgpack: invalid byte 0xc1 at offset 5");
 
 	/* A few bytes declaring billions: refused before msgpack-c. */
-	MP_FAILN("\xdd\xff\xff\xff\xff", "msgpack: declared length exceeds input");
-	MP_FAILN("\xdf\xff\xff\xff\xff", "msgpack: declared length exceeds input");
+	MP_FAILN("\xdd\xff\xff\xff\xff", EXCEEDS);
+	MP_FAILN("\xdf\xff\xff\xff\xff", EXCEEDS);
 	MP_FAILN("\xdf\x7f\xff\xff\xff\x01\x01",
-	    "msgpack: declared length exceeds input");
-	MP_FAILN("\xdb\xff\xff\xff\xff", "msgpack: declared length exceeds input");
-	MP_FAILN("\xc6\xff\xff\xff\xffxx", "msgpack: declared length exceeds input");
-	MP_FAILN("\xc9\xff\xff\xff\xff\x01", "msgpack: declared length exceeds input");
-	MP_FAILN("\xc9\x00\x00\x00\x00", "msgpack: declared length exceeds input");
+	    EXCEEDS);
+	MP_FAILN("\xdb\xff\xff\xff\xff", EXCEEDS);
+	MP_FAILN("\xc6\xff\xff\xff\xffxx", EXCEEDS);
+	MP_FAILN("\xc9\xff\xff\xff\xff\x01", EXCEEDS);
+	MP_FAILN("\xc9\x00\x00\x00\x00", EXCEEDS);
 	MP_FAILN("\x81\xa3sql\xdd\xff\xff\xff\xff",
-	    "msgpack: declared length exceeds input");
+	    EXCEEDS);
 	MP_FAILN("\x81\xa6params\xdd\x10\x00\x00\x00\x01\x02\x03",
-	    "msgpack: declared length exceeds input");
+	    EXCEEDS);
 	MP_FAILN("\xdc\x00\x05\x01\x01\x01\x01",
-	    "msgpack: declared length exceeds input");
-	MP_FAILN("\x8f\x01", "msgpack: declared length exceeds input");
+	    EXCEEDS);
+	MP_FAILN("\x8f\x01", EXCEEDS);
 	MP_FAILN("\x82\xa3sql\xa1x",
 	    "msgpack: unexpected end of input at offset 7");
 	MP_FAILN("\x82\xa3sql\xa1x\x01",
 	    "msgpack: unexpected end of input at offset 8");
-	MP_FAILN("\x81\xa3sql\xa5x", "msgpack: declared length exceeds input");
-	MP_FAILN("\x81\xa3sql\xd9", "msgpack: unexpected end of input at offset 6");
-	MP_FAILN("\x81\xa3sql\xcb\0\0\0", "msgpack: declared length exceeds input");
+	MP_FAILN("\x81\xa3sql\xa5x", EXCEEDS);
+	MP_FAILN("\x81\xa3sql\xd9",
+	    "msgpack: unexpected end of input at offset 6");
+	MP_FAILN("\x81\xa3sql\xcb\0\0\0", EXCEEDS);
 	MP_FAILN("\x92\xa3sql", "msgpack: unexpected end of input at offset 5");
 
 	/* Exactly one object, nothing after it. */
@@ -1553,9 +1566,6 @@ test_entry_mp_structure(void)
 	/* msgpack-c's parser stack: 32 levels of containers, the map and
 	 * an empty innermost array included. */
 	for (n = 29; n <= 31; n++) {
-		struct entry	 e;
-		size_t		 i;
-
 		test_entry_pk_start(&sb, &pk, 1);
 		test_entry_pk_str(&pk, "metadata");
 		for (i = 0; i < n; i++)
@@ -1565,7 +1575,8 @@ test_entry_mp_structure(void)
 			if (MP_OK(&sb, &e) == 0)
 				entry_free(&e);
 		} else
-			MP_FAIL(&sb, "msgpack: nesting deeper than 32 at offset 54");
+			MP_FAIL(&sb,
+			    "msgpack: nesting deeper than 32 at offset 54");
 		msgpack_sbuffer_destroy(&sb);
 	}
 	MP_FAILN("\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
@@ -1642,7 +1653,7 @@ test_entry_fuzz(void)
 	msgpack_sbuffer	 sb;
 	msgpack_packer	 pk;
 	const char	*seed[2];
-	size_t		 seedlen[2], i, k, n, len, ok[2][2] = { { 0 } };
+	size_t		 seedlen[2], i, k, n, len, at, ok[2][2] = { { 0 } };
 	uint64_t	 rng = 0x9e3779b97f4a7c15ULL, r;
 	char		 buf[512];
 	int		 f;
@@ -1685,7 +1696,7 @@ test_entry_fuzz(void)
 			n = 1 + test_entry_rand(&rng) % 4;
 			for (k = 0; k < n && len > 0; k++) {
 				r = test_entry_rand(&rng);
-				size_t at = (size_t)(r >> 8) % len;
+				at = (size_t)(r >> 8) % len;
 				switch (r % 4) {
 				case 0:
 					buf[at] = (char)(r >> 40);

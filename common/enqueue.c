@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* enqueue.c: the producer side; linked by hqctl and by C programs that
+ * enqueue without spawning a process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/enqueue.h"
+#include "common/fd.h"
+#include "common/hq.h"
+#include "common/now.h"
+#include "common/pbuf.h"
+
+bool
+hq_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, n, k;
+	uint32_t		 cp;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			n = 1;
+			cp = p[i] & 0x1f;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			n = 2;
+			cp = p[i] & 0x0f;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			n = 3;
+			cp = p[i] & 0x07;
+		} else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		/* overlong, surrogate, beyond U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static void
+enqueue_json(struct pbuf *b, const struct hq_enqueue *e, const char *seq,
+    const char *stamp)
+{
+	size_t	i;
+
+	pbuf_printf(b, "{\"seq\":\"%s\",\"priority\":%d,\"operation\":", seq,
+	    e->priority);
+	pbuf_json_str(b, e->operation ? e->operation : "generic");
+	pbuf_printf(b, ",\"sql\":");
+	pbuf_json_str(b, e->sql);
+	if (e->nparams > 0) {
+		pbuf_printf(b, ",\"params\":[");
+		for (i = 0; i < e->nparams; i++) {
+			const struct entry_param *p = &e->params[i];
+
+			if (i > 0)
+				pbuf_printf(b, ",");
+			switch (p->type) {
+			case ENTRY_PARAM_INT:
+				pbuf_printf(b, "%lld", (long long)p->i);
+				break;
+			case ENTRY_PARAM_REAL:
+				pbuf_printf(b, "%.17g", p->d);
+				break;
+			case ENTRY_PARAM_TEXT:
+			case ENTRY_PARAM_BLOB:
+				pbuf_json_str(b, p->p);
+				break;
+			case ENTRY_PARAM_NULL:
+				pbuf_printf(b, "null");
+				break;
+			}
+		}
+		pbuf_printf(b, "]");
+	}
+	if (e->id != NULL) {
+		pbuf_printf(b, ",\"id\":");
+		pbuf_json_str(b, e->id);
+	}
+	pbuf_printf(b, ",\"metadata\":%s,\"created_at\":\"%s\",\"retries\":0}\n",
+	    e->metadata ? e->metadata : "{}", stamp);
+}
+
+int
+hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
+    size_t namelen, char *err, size_t errlen)
+{
+	static unsigned long	 counter;
+	struct pbuf		 b = { 0 };
+	char			 seq[64], stamp[32], path[PATH_MAX];
+	char			 tmp[PATH_MAX], dst[PATH_MAX];
+	uint64_t		 ns = now_wall_ns();
+	size_t			 i;
+	int			 fd = -1, saved, ret = -1;
+
+	if (e->priority < 1 || e->priority > 10) {
+		snprintf(err, errlen, "priority %d is not in 1..10",
+		    e->priority);
+		errno = EINVAL;
+		return -1;
+	}
+	if (e->sql == NULL || e->sql[strspn(e->sql, " \t\r\n;")] == '\0') {
+		snprintf(err, errlen, "sql is empty");
+		errno = EINVAL;
+		return -1;
+	}
+	if (!hq_utf8_valid(e->sql, strlen(e->sql))) {
+		snprintf(err, errlen, "sql is not valid UTF-8");
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < e->nparams; i++)
+		if (e->params[i].type == ENTRY_PARAM_TEXT &&
+		    !hq_utf8_valid(e->params[i].p, e->params[i].len)) {
+			snprintf(err, errlen, "param %zu is not valid UTF-8",
+			    i + 1);
+			errno = EINVAL;
+			return -1;
+		}
+	/* The old library's SEQ, {epoch-ns}_{counter}, plus the pid so two
+	 * producers in the same nanosecond cannot collide. */
+	snprintf(seq, sizeof(seq), "%llu_%ld_%lu", (unsigned long long)ns,
+	    (long)getpid(), ++counter);
+	now_iso8601(stamp, ns);
+	if (snprintf(name, namelen, "%d_%s.json", e->priority, seq) >=
+	    (int)namelen) {
+		snprintf(err, errlen, "name buffer too small");
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	enqueue_json(&b, e, seq, stamp);
+	/* What hqd would refuse is refused here, before anything is
+	 * written: the producer hears of it, not a dead letter. */
+	{
+		struct entry	check;
+		char		why[256];
+
+		if (entry_decode(ENTRY_JSON, b.data, b.len, &check, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "entry would not decode: %s%s",
+			    why, e->metadata ? " (check --metadata)" : "");
+			pbuf_free(&b);
+			errno = EINVAL;
+			return -1;
+		}
+		entry_free(&check);
+	}
+	snprintf(tmp, sizeof(tmp), "%s/%s/.%s", root, HQ_DIR_TMP, name);
+	snprintf(dst, sizeof(dst), "%s/%s/%s", root, HQ_DIR_PENDING, name);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0640)) == -1) {
+		snprintf(err, errlen, "create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	/* mtime is hq's enqueue stamp (latency is measured from it): set it
+	 * after the fsync, just before the rename that publishes. */
+	if (fd_write_full(fd, b.data, b.len) == -1 || fsync(fd) == -1 ||
+	    futimens(fd, NULL) == -1) {
+		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		snprintf(err, errlen, "close %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	/* The commit point; never replaces an existing entry. */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == -1 &&
+	    (errno != EINVAL || rename(tmp, dst) == -1)) {
+		snprintf(err, errlen, "rename into %s: %s", dst,
+		    strerror(errno));
+		goto out;
+	}
+	if (e->sync_dir) {
+		snprintf(path, sizeof(path), "%s/%s", root, HQ_DIR_PENDING);
+		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+		    -1 || fsync(fd) == -1) {
+			/* The entry is in pending/ and will be applied. */
+			snprintf(err, errlen, "fsync %s: %s", path,
+			    strerror(errno));
+		}
+	}
+	ret = 0;
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (ret == -1)
+		unlink(tmp);
+	pbuf_free(&b);
+	errno = saved;
+	return ret;
+}

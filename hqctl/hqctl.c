@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: MIT */
+/* hqctl: the operator's and producer's tool. Reads the stats segment
+ * directly (no round trip to hqd, works from another container of the pod),
+ * counts directories when hqd is down, enqueues entries, lists and retries
+ * dead letters. Links hqcommon only: never opens the database. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/enqueue.h"
+#include "common/hq.h"
+#include "common/now.h"
+#include "common/pbuf.h"
+#include "common/queue.h"
+#include "common/report.h"
+#include "common/seg.h"
+#include "common/xmalloc.h"
+
+#define HQCTL_MAX_INPUT	(16 * 1024 * 1024)
+
+struct hqctl {
+	struct hq_config	 cfg;
+	char			 root[PATH_MAX];	/* real path when it exists */
+	char			 segname[64];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: hqctl [--root DIR] [--shm-name NAME] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  stats [--json|--prometheus] [--watch SECONDS]\n"
+	    "        counters and queue depths; exit 69 when hqd is down\n"
+	    "  enqueue [--priority N] [--op NAME] [--id ID] [--metadata JSON]\n"
+	    "          [--param TEXT]... [--int N] [--real X] [--null] [--sync]"
+	    " SQL|-\n"
+	    "        queue one entry (SQL '-' reads stdin); prints its name\n"
+	    "  health  exit 0 when hqd, its workers and its watcher are alive\n"
+	    "        and the heartbeat is fresh; else one line saying why\n"
+	    "  failed [--json]\n"
+	    "        list dead letters with their reasons\n"
+	    "  retry ID|--all\n"
+	    "        move dead letters back to pending/\n"
+	    "\n"
+	    "--root defaults to $QUEUE_BASE_DIR or " HQ_DEFAULT_ROOT "; the "
+	    "segment name to\n$HQ_SHM_NAME or one derived from the root.\n"
+	    "Exit codes: 0 ok, 1 unhealthy, 64 usage, 65 bad data, 66 no "
+	    "such entry,\n69 hqd unavailable, 73 cannot create, 74 I/O "
+	    "error, 78 configuration.\n");
+}
+
+static int
+hqctl_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+hqctl_err(int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("hqctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+/* Resolve root and segment name as hqd does. */
+static int
+hqctl_resolve(struct hqctl *c)
+{
+	char	err[512];
+
+	if (config_check(&c->cfg, err, sizeof(err)) == -1)
+		return hqctl_err(HQ_EX_CONFIG, "%s", err);
+	if (realpath(c->cfg.root, c->root) == NULL)
+		snprintf(c->root, sizeof(c->root), "%s", c->cfg.root);
+	seg_name(c->segname, sizeof(c->segname), c->root, c->cfg.shm_name);
+	return 0;
+}
+
+/* --- stats ------------------------------------------------------------ */
+
+enum hqctl_format { FMT_TABLE, FMT_JSON, FMT_PROM };
+
+static int
+hqctl_stats_once(struct hqctl *c, enum hqctl_format fmt, bool clear)
+{
+	static struct seg	 sg;	/* ~150 KiB: not on the stack */
+	struct report_dirs	 d;
+	struct pbuf		 out = { 0 };
+	char			 msg[256];
+	enum seg_status		 st;
+	uint64_t		 now = now_wall_ns();
+	int			 rc = 0;
+
+	st = seg_read(c->segname, &sg, msg, sizeof(msg));
+	if (report_count_dirs(c->root, &d) == -1 && st != SEG_OK)
+		fprintf(stderr, "hqctl: no queue at %s\n", c->root);
+	if (st != SEG_OK) {
+		fprintf(stderr, "hqctl: hqd is down: %s\n", msg);
+		rc = st == SEG_FOREIGN || st == SEG_VERSION || st == SEG_SIZE ?
+		    HQ_EX_DATAERR : HQ_EX_UNAVAILABLE;
+	}
+	switch (fmt) {
+	case FMT_JSON:
+		report_json(&out, st == SEG_OK ? &sg : NULL, &d, now);
+		break;
+	case FMT_PROM:
+		report_prometheus(&out, st == SEG_OK ? &sg : NULL, &d, now);
+		break;
+	case FMT_TABLE:
+		report_table(&out, st == SEG_OK ? &sg : NULL, &d, now);
+		break;
+	}
+	if (clear)
+		fputs("\033[H\033[2J", stdout);
+	if (out.len > 0 && fwrite(out.data, 1, out.len, stdout) != out.len)
+		rc = HQ_EX_IOERR;
+	fflush(stdout);
+	pbuf_free(&out);
+	return rc;
+}
+
+static int
+hqctl_stats(struct hqctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum hqctl_format	fmt = FMT_TABLE;
+	double			watch = 0;
+	char			*end;
+	int			ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "jpw:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			fmt = FMT_JSON;
+			break;
+		case 'p':
+			fmt = FMT_PROM;
+			break;
+		case 'w':
+			watch = strtod(optarg, &end);
+			if (*end != '\0' || !(watch >= 0.1 && watch <= 86400))
+				return hqctl_err(HQ_EX_USAGE, "--watch: '%s' "
+				    "is not a number of seconds in 0.1..86400",
+				    optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return HQ_EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return hqctl_err(HQ_EX_USAGE, "stats: unexpected '%s'",
+		    argv[optind]);
+	if (watch == 0)
+		return hqctl_stats_once(c, fmt, false);
+	for (;;) {
+		struct timespec ts = { (time_t)watch,
+		    (long)((watch - (double)(time_t)watch) * 1e9) };
+
+		rc = hqctl_stats_once(c, fmt, fmt == FMT_TABLE &&
+		    isatty(STDOUT_FILENO));
+		if (rc == HQ_EX_IOERR)
+			return rc;
+		if (fmt != FMT_TABLE)
+			putchar('\n');
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* --- health ----------------------------------------------------------- */
+
+static int
+hqctl_health(struct hqctl *c, int argc, char **argv)
+{
+	static struct seg	 sg;
+	const struct seg_header	*h = &sg.h;
+	char			 msg[256];
+	uint64_t		 now = now_wall_ns(), hb, limit_ns;
+	uint32_t		 i;
+
+	(void)argv;
+	if (argc > 1)
+		return hqctl_err(HQ_EX_USAGE, "health takes no arguments");
+	if (seg_read(c->segname, &sg, msg, sizeof(msg)) != SEG_OK) {
+		printf("unhealthy: %s\n", msg);
+		return 1;
+	}
+	if (SEG_GET(h->draining)) {
+		printf("unhealthy: hqd pid %lld is shutting down\n",
+		    (long long)h->pid);
+		return 1;
+	}
+	/* Fresh: the supervisor ticked within two heartbeat intervals. */
+	hb = SEG_GET(h->heartbeat_ns);
+	limit_ns = SEG_GET(h->heartbeat_interval_ms) * 2000000 + 1000000000;
+	if (hb == 0 || now > hb + limit_ns) {
+		printf("unhealthy: heartbeat is %.1f s old\n",
+		    hb ? (double)(now - hb) / 1e9 : -1.0);
+		return 1;
+	}
+	for (i = 0; i < h->nworkers; i++) {
+		uint64_t pid = SEG_GET(sg.slot[i].pid);
+
+		if (pid == 0 || (kill((pid_t)pid, 0) == -1 && errno != EPERM)) {
+			printf("unhealthy: worker %u is not running\n", i);
+			return 1;
+		}
+		if (SEG_GET(sg.slot[i].state) == SEG_SLOT_STARTING &&
+		    now > SEG_GET(sg.slot[i].spawned_ns) + 10000000000ULL) {
+			printf("unhealthy: worker %u has been starting for "
+			    "over 10 s\n", i);
+			return 1;
+		}
+	}
+	if (SEG_GET(h->polling) == SEG_POLL_FALLBACK) {
+		printf("unhealthy: inotify failed; hqd is polling\n");
+		return 1;
+	}
+	if (SEG_GET(h->mode) == SEG_MODE_EVENT_LOOP &&
+	    !SEG_GET(h->watcher_alive)) {
+		printf("unhealthy: the inotify watcher is down\n");
+		return 1;
+	}
+	printf("healthy: hqd pid %lld, %u workers, %s\n", (long long)h->pid,
+	    h->nworkers, SEG_GET(h->mode) == SEG_MODE_POLLING ?
+	    "polling" : "inotify");
+	return 0;
+}
+
+/* --- enqueue ---------------------------------------------------------- */
+
+static char *
+hqctl_read_stdin(void)
+{
+	struct pbuf	b = { 0 };
+	char		chunk[65536];
+	ssize_t		n;
+
+	pbuf_reserve(&b, 1);
+	b.data[0] = '\0';
+	for (;;) {
+		n = read(STDIN_FILENO, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			pbuf_free(&b);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > HQCTL_MAX_INPUT) {
+			pbuf_free(&b);
+			errno = EFBIG;
+			return NULL;
+		}
+		pbuf_add(&b, chunk, (size_t)n);
+	}
+	if (memchr(b.data, '\0', b.len) != NULL) {
+		pbuf_free(&b);
+		errno = EINVAL;
+		return NULL;
+	}
+	return b.data;
+}
+
+static int
+hqctl_enqueue(struct hqctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "priority", required_argument, NULL, 'p' },
+		{ "op", required_argument, NULL, 'o' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "metadata", required_argument, NULL, 'm' },
+		{ "param", required_argument, NULL, 'P' },
+		{ "int", required_argument, NULL, 'I' },
+		{ "real", required_argument, NULL, 'R' },
+		{ "null", no_argument, NULL, 'N' },
+		{ "sync", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hq_enqueue	 e = { .priority = 5 };
+	struct entry_param	*params;
+	char			 name[256], err[512], *end, *input = NULL;
+	long			 l;
+	int			 ch, rc = 0;
+
+	params = xcalloc((size_t)argc, sizeof(*params));
+	e.params = params;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:Nsh", opts, NULL)) !=
+	    -1) {
+		struct entry_param *p = &params[e.nparams];
+
+		switch (ch) {
+		case 'p':
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || l < 1 || l > 10) {
+				rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' "
+				    "is not an integer in 1..10", optarg);
+				goto out;
+			}
+			e.priority = (int)l;
+			break;
+		case 'o':
+			e.operation = optarg;
+			break;
+		case 'i':
+			e.id = optarg;
+			break;
+		case 'm':
+			e.metadata = optarg;
+			break;
+		case 'P':
+			p->type = ENTRY_PARAM_TEXT;
+			p->p = optarg;
+			p->len = strlen(optarg);
+			e.nparams++;
+			break;
+		case 'I':
+			errno = 0;
+			p->i = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg) {
+				rc = hqctl_err(HQ_EX_USAGE, "--int: '%s' is "
+				    "not a 64-bit integer", optarg);
+				goto out;
+			}
+			p->type = ENTRY_PARAM_INT;
+			e.nparams++;
+			break;
+		case 'R':
+			errno = 0;
+			p->d = strtod(optarg, &end);
+			if (errno || *end || end == optarg) {
+				rc = hqctl_err(HQ_EX_USAGE, "--real: '%s' is "
+				    "not a number", optarg);
+				goto out;
+			}
+			p->type = ENTRY_PARAM_REAL;
+			e.nparams++;
+			break;
+		case 'N':
+			p->type = ENTRY_PARAM_NULL;
+			e.nparams++;
+			break;
+		case 's':
+			e.sync_dir = true;
+			break;
+		case 'h':
+			usage(stdout);
+			goto out;
+		default:
+			rc = HQ_EX_USAGE;
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		rc = hqctl_err(HQ_EX_USAGE, "enqueue: exactly one SQL argument "
+		    "('-' for stdin)");
+		goto out;
+	}
+	e.sql = argv[optind];
+	if (strcmp(e.sql, "-") == 0) {
+		if ((input = hqctl_read_stdin()) == NULL) {
+			rc = hqctl_err(errno == EIO ? HQ_EX_IOERR :
+			    HQ_EX_DATAERR, "read SQL from stdin: %s",
+			    errno == EINVAL ? "it contains a NUL byte" :
+			    strerror(errno));
+			goto out;
+		}
+		e.sql = input;
+	}
+	if (hq_enqueue(c->root, &e, name, sizeof(name), err,
+	    sizeof(err)) == -1) {
+		rc = hqctl_err(errno == EINVAL ? HQ_EX_DATAERR :
+		    errno == ENOENT ? HQ_EX_NOINPUT : HQ_EX_CANTCREAT,
+		    "enqueue: %s", err);
+		goto out;
+	}
+	printf("%s\n", name);
+out:
+	free(input);
+	free(params);
+	return rc;
+}
+
+/* --- failed, retry ---------------------------------------------------- */
+
+/* The "error" value of our own .err note, unescaped enough to print. */
+static void
+hqctl_note_field(const char *note, const char *key, char *out, size_t len)
+{
+	char		 pat[32];
+	const char	*p;
+	size_t		 o = 0;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((p = strstr(note, pat)) == NULL)
+		return;
+	p += strlen(pat);
+	if (*p != '"') {
+		while (*p && *p != ',' && *p != '}' && o + 1 < len)
+			out[o++] = *p++;
+		out[o] = '\0';
+		return;
+	}
+	for (p++; *p && *p != '"' && o + 1 < len; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			out[o++] = *p == 'n' ? ' ' : *p;
+		} else
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+static char *
+hqctl_slurp(int dirfd, const char *name, size_t max)
+{
+	char	*buf;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return NULL;
+	buf = xmalloc(max + 1);
+	n = read(fd, buf, max);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static int
+hqctl_namecmp(const void *a, const void *b)
+{
+	return queue_name_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Entry names in failed/, in application order; caller frees. */
+static char **
+hqctl_failed_names(struct queue *q, size_t *np)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		**v = NULL;
+	size_t		 n = 0, cap = 0;
+	int		 fd;
+
+	*np = 0;
+	if ((fd = dup(q->failedfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (!queue_name_parse(de->d_name, NULL))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), hqctl_namecmp);
+	*np = n;
+	return v;
+}
+
+static int
+hqctl_failed(struct hqctl *c, int argc, char **argv)
+{
+	struct queue	 q;
+	struct pbuf	 out = { 0 };
+	char		 err[512], errname[NAME_MAX + 1], reason[1024];
+	char		 attempts[32], when[64];
+	char		**names, *note;
+	size_t		 n, i;
+	bool		 json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc > 2 || (argc == 2 && !json))
+		return hqctl_err(HQ_EX_USAGE, "usage: hqctl failed [--json]");
+	if (queue_open(&q, c->root, false, 0, err, sizeof(err)) == -1)
+		return hqctl_err(HQ_EX_NOINPUT, "no queue: %s", err);
+	names = hqctl_failed_names(&q, &n);
+	if (json)
+		pbuf_printf(&out, "[");
+	for (i = 0; i < n; i++) {
+		snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX,
+		    names[i]);
+		note = hqctl_slurp(q.failedfd, errname, 4096);
+		hqctl_note_field(note ? note : "", "error", reason,
+		    sizeof(reason));
+		hqctl_note_field(note ? note : "", "attempts", attempts,
+		    sizeof(attempts));
+		hqctl_note_field(note ? note : "", "failed_at", when,
+		    sizeof(when));
+		if (json) {
+			pbuf_printf(&out, "%s{\"entry\":", i ? "," : "");
+			pbuf_json_str(&out, names[i]);
+			pbuf_printf(&out, ",\"error\":");
+			pbuf_json_str(&out, note ? reason : "(no reason note)");
+			pbuf_printf(&out, ",\"attempts\":%ld,\"failed_at\":",
+			    strtol(attempts, NULL, 10));
+			pbuf_json_str(&out, when);
+			pbuf_printf(&out, "}");
+		} else
+			pbuf_printf(&out, "%s  %s  attempts %s  %s\n",
+			    names[i], when[0] ? when : "-",
+			    attempts[0] ? attempts : "?",
+			    note ? reason : "(no reason note)");
+		free(note);
+		free(names[i]);
+	}
+	if (json)
+		pbuf_printf(&out, "]\n");
+	else if (n == 0)
+		pbuf_printf(&out, "no failed entries\n");
+	if (out.len)
+		fwrite(out.data, 1, out.len, stdout);
+	pbuf_free(&out);
+	free(names);
+	queue_close(&q);
+	return 0;
+}
+
+static int
+hqctl_retry_one(struct queue *q, const char *name)
+{
+	char	errname[NAME_MAX + 1];
+
+	if (renameat2(q->failedfd, name, q->pendingfd, name,
+	    RENAME_NOREPLACE) == -1 &&
+	    (errno != EINVAL || renameat(q->failedfd, name, q->pendingfd,
+	    name) == -1)) {
+		fprintf(stderr, "hqctl: retry %s: %s\n", name,
+		    errno == EEXIST ? "an entry of that name is pending" :
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name);
+	unlinkat(q->failedfd, errname, 0);
+	printf("%s\n", name);
+	return 0;
+}
+
+static int
+hqctl_retry(struct hqctl *c, int argc, char **argv)
+{
+	struct queue	 q;
+	char		 err[512], name[NAME_MAX + 1];
+	char		**names;
+	size_t		 n, i;
+	int		 rc = 0;
+
+	if (argc != 2)
+		return hqctl_err(HQ_EX_USAGE, "usage: hqctl retry ID|--all");
+	if (queue_open(&q, c->root, false, 0, err, sizeof(err)) == -1)
+		return hqctl_err(HQ_EX_NOINPUT, "no queue: %s", err);
+	if (strcmp(argv[1], "--all") == 0) {
+		names = hqctl_failed_names(&q, &n);
+		for (i = 0; i < n; i++) {
+			if (hqctl_retry_one(&q, names[i]) == -1)
+				rc = HQ_EX_IOERR;
+			free(names[i]);
+		}
+		free(names);
+	} else {
+		/* ID: the file name, or the name without its extension. */
+		if (queue_name_parse(argv[1], NULL))
+			snprintf(name, sizeof(name), "%s", argv[1]);
+		else {
+			snprintf(name, sizeof(name), "%s.json", argv[1]);
+			if (faccessat(q.failedfd, name, F_OK,
+			    AT_SYMLINK_NOFOLLOW) == -1)
+				snprintf(name, sizeof(name), "%s.msgpack",
+				    argv[1]);
+		}
+		if (!queue_name_parse(name, NULL) ||
+		    faccessat(q.failedfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
+		    -1)
+			rc = hqctl_err(HQ_EX_NOINPUT, "no failed entry '%s'",
+			    argv[1]);
+		else if (hqctl_retry_one(&q, name) == -1)
+			rc = HQ_EX_IOERR;
+	}
+	queue_close(&q);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "shm-name", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hqctl	 c;
+	char		 err[512];
+	const char	*cmd;
+	int		 ch, rc;
+
+	memset(&c, 0, sizeof(c));
+	config_defaults(&c.cfg);
+	if (config_from_env(&c.cfg, err, sizeof(err)) == -1)
+		return hqctl_err(HQ_EX_CONFIG, "%s", err);
+	/* '+': options after the command belong to the command. */
+	while ((ch = getopt_long(argc, argv, "+r:s:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+		case 's':
+			if (config_set(&c.cfg, config_find(ch == 'r' ? "root" :
+			    "shm-name"), optarg, ch == 'r' ? "--root" :
+			    "--shm-name", err, sizeof(err)) == -1)
+				return hqctl_err(HQ_EX_CONFIG, "%s", err);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("hqctl %s\n", HQ_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return HQ_EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return HQ_EX_USAGE;
+	}
+	if ((rc = hqctl_resolve(&c)) != 0)
+		return rc;
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "stats") == 0)
+		rc = hqctl_stats(&c, argc, argv);
+	else if (strcmp(cmd, "enqueue") == 0)
+		rc = hqctl_enqueue(&c, argc, argv);
+	else if (strcmp(cmd, "health") == 0)
+		rc = hqctl_health(&c, argc, argv);
+	else if (strcmp(cmd, "failed") == 0)
+		rc = hqctl_failed(&c, argc, argv);
+	else if (strcmp(cmd, "retry") == 0)
+		rc = hqctl_retry(&c, argc, argv);
+	else if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		rc = 0;
+	} else
+		rc = hqctl_err(HQ_EX_USAGE, "unknown command '%s' (see "
+		    "hqctl --help)", cmd);
+	config_free(&c.cfg);
+	return rc;
+}
