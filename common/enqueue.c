@@ -173,8 +173,8 @@ hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 	}
 	/* mtime is hq's enqueue stamp (latency is measured from it): set it
 	 * after the fsync, just before the rename that publishes. */
-	if (fd_write_full(fd, b.data, b.len) == -1 || fsync(fd) == -1 ||
-	    futimens(fd, NULL) == -1) {
+	if (fd_write_full(fd, b.data, b.len) == -1 ||
+	    (!e->no_sync && fsync(fd) == -1) || futimens(fd, NULL) == -1) {
 		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
 		goto out;
 	}

@@ -19,6 +19,7 @@ struct hq_enqueue {
 	const char			*metadata;	/* JSON value, NULL: {} */
 	const struct entry_param	*params;	/* TEXT, INT, REAL, NULL */
 	size_t				 nparams;
+	bool				 no_sync;	/* skip the file fsync */
 	bool				 sync_dir;	/* fsync pending/ too */
 };
 

@@ -45,9 +45,11 @@ usage(FILE *f)
 	    "  stats [--json|--prometheus] [--watch SECONDS]\n"
 	    "        counters and queue depths; exit 69 when hqd is down\n"
 	    "  enqueue [--priority N] [--op NAME] [--id ID] [--metadata JSON]\n"
-	    "          [--param TEXT]... [--int N] [--real X] [--null] [--sync]"
-	    " SQL|-\n"
-	    "        queue one entry (SQL '-' reads stdin); prints its name\n"
+	    "          [--param TEXT]... [--int N] [--real X] [--null]\n"
+	    "          [--sync|--no-sync] SQL|-\n"
+	    "        queue one entry (SQL '-' reads stdin); prints its name.\n"
+	    "        The file is fsynced before its rename; --sync also syncs\n"
+	    "        pending/, --no-sync skips both (the old library's way)\n"
 	    "  health  exit 0 when hqd, its workers and its watcher are alive\n"
 	    "        and the heartbeat is fresh; else one line saying why\n"
 	    "  failed [--json]\n"
@@ -301,6 +303,7 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		{ "real", required_argument, NULL, 'R' },
 		{ "null", no_argument, NULL, 'N' },
 		{ "sync", no_argument, NULL, 's' },
+		{ "no-sync", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -313,7 +316,7 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 	params = xcalloc((size_t)argc, sizeof(*params));
 	e.params = params;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:Nsh", opts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:Nsnh", opts, NULL)) !=
 	    -1) {
 		struct entry_param *p = &params[e.nparams];
 
@@ -371,6 +374,9 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 			break;
 		case 's':
 			e.sync_dir = true;
+			break;
+		case 'n':
+			e.no_sync = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -144,6 +144,8 @@ worker_main(const char *spec)
 		fatalx("bad worker spec '%s'", spec);
 	snprintf(prefix, sizeof(prefix), "hqd worker %d", w.slot);
 	log_init(prefix, LOG_LEVEL_INFO);
+	/* exec of /proc/self/exe names us "exe" in ps and top. */
+	prctl(PR_SET_NAME, "hqd-worker", 0, 0, 0);
 	if (fstat(WORKER_FD, &st) == -1 || !S_ISSOCK(st.st_mode))
 		fatalx("fd %d is not a socket: run hqd, not a worker",
 		    WORKER_FD);
