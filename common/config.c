@@ -73,8 +73,6 @@ const struct config_option config_options[] = {
 	  "warn|info|debug", "log verbosity (default info)" },
 	{ "shm-name", { "HQ_SHM_NAME" }, CONFIG_STR, OFF(shm_name), 0, 0,
 	  "NAME", "stats segment name (default derived from the root)" },
-	{ "http", { "HQ_HTTP" }, CONFIG_STR, OFF(http), 0, 0, "ADDR:PORT",
-	  "serve metrics and the dashboard (default off)" },
 };
 const size_t config_noptions = nitems(config_options);
 

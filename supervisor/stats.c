@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fd.h"
@@ -115,6 +116,28 @@ stats_oldest(struct sup *s)
 	SEG_SET(s->seg->h.oldest_pending_ns, oldest);
 }
 
+/* The old worker's stats.json, same keys, for scripts that read it. */
+static void
+stats_legacy(struct sup *s, struct pbuf *out)
+{
+	struct report_totals	t;
+	struct stat		st;
+
+	report_totals(s->seg, &t);
+	out->len = 0;
+	pbuf_printf(out, "{\"enqueued\":%llu,\"processed\":%llu,"
+	    "\"failed\":%llu,\"retried\":%llu,\"direct\":%lld}\n",
+	    (unsigned long long)(t.applied + t.failed + t.duplicates +
+	    SEG_GET(s->seg->h.queue_size) + SEG_GET(s->seg->h.processing)),
+	    (unsigned long long)t.applied, (unsigned long long)t.failed,
+	    (unsigned long long)t.retried,
+	    fstatat(s->q.rootfd, ".direct", &st, 0) == 0 ?
+	    (long long)st.st_size : 0LL);
+	if (fd_write_atomic(s->q.rootfd, "stats.json", out->data, out->len,
+	    0644, 0) == -1)
+		log_warn("write %s/stats.json", s->q.root);
+}
+
 static void
 stats_heartbeat(struct sup *s)
 {
@@ -131,6 +154,7 @@ stats_heartbeat(struct sup *s)
 	if (fd_write_atomic(s->q.rootfd, HQ_HEARTBEAT_FILE, out.data, out.len,
 	    0644, 0) == -1)
 		log_warn("write %s/%s", s->q.root, HQ_HEARTBEAT_FILE);
+	stats_legacy(s, &out);
 	pbuf_free(&out);
 }
 

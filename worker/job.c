@@ -136,7 +136,7 @@ static void
 job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 {
 	struct queue_name	qn;
-	char			err[256];
+	char			err[256], path[HQ_NAME_MAX + 16];
 	size_t			len;
 
 	memset(j, 0, sizeof(*j));
@@ -145,7 +145,10 @@ job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 		log_warnx("%s: not an entry name, not claimed", name);
 		return;
 	}
-	if (renameat(w->q.pendingfd, name, w->wdirfd, name) == -1) {
+	/* By path from the root, not pendingfd: a pending/ that an operator
+	 * removed and hqd recreated is the one producers now use. */
+	snprintf(path, sizeof(path), HQ_DIR_PENDING "/%s", name);
+	if (renameat(w->q.rootfd, path, w->wdirfd, name) == -1) {
 		/* Gone: applied by another worker, or removed. */
 		if (errno != ENOENT)
 			log_warn("claim %s: rename", name);
