@@ -73,6 +73,8 @@ const struct config_option config_options[] = {
 	  "warn|info|debug", "log verbosity (default info)" },
 	{ "shm-name", { "HQ_SHM_NAME" }, CONFIG_STR, OFF(shm_name), 0, 0,
 	  "NAME", "stats segment name (default derived from the root)" },
+	{ "group", { "HQ_GROUP" }, CONFIG_STR, OFF(group), 0, 0, "GROUP",
+	  "let this group's members enqueue (tree mode 2770)" },
 };
 const size_t config_noptions = nitems(config_options);
 

@@ -33,6 +33,7 @@ struct hq_config {
 	char		*log_file;		/* NULL: stderr */
 	int		 log_level;		/* enum log_level */
 	char		*shm_name;		/* NULL: derived from the root */
+	char		*group;			/* producers' group, NULL: none */
 	char		*http;			/* NULL: off */
 };
 

@@ -6,12 +6,18 @@
 #include "common/now.h"
 
 uint64_t
-now_mono_us(void)
+now_mono_ns(void)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+now_mono_us(void)
+{
+	return now_mono_ns() / 1000;
 }
 
 uint64_t

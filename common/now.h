@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+uint64_t	now_mono_ns(void);
 uint64_t	now_mono_us(void);
 uint64_t	now_mono_ms(void);
 uint64_t	now_wall_ns(void);

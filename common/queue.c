@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fault.h"
 #include "common/fd.h"
 #include "common/hq.h"
 #include "common/log.h"
@@ -259,6 +260,7 @@ queue_requeue_dir(struct queue *q, int dirfd)
 			continue;
 		}
 		moved++;
+		HQ_FAULT("recover_mid");
 	}
 	closedir(d);
 	return moved;
@@ -357,6 +359,7 @@ queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
 	if (fd_write_atomic(q->failedfd, errname, note, (size_t)len, 0640,
 	    0) == -1)
 		return -1;
+	HQ_FAULT("fail_mid");
 	if (renameat(fromfd, name, q->failedfd, name) == -1)
 		return -1;
 	return 0;

@@ -91,6 +91,8 @@ struct seg_header {
 	seg_u64			watcher_alive;
 	seg_u64			draining;
 	seg_u64			heartbeat_ns;	/* wall clock of last tick */
+	seg_u64			heartbeat_mono_ns; /* CLOCK_MONOTONIC of it: freshness
+					   survives wall-clock jumps */
 	seg_u64			heartbeat_interval_ms;
 	seg_u64			last_event_ns;	/* wall clock, 0 never */
 	seg_u64			queue_size;	/* queued, not yet handed out */

@@ -202,7 +202,7 @@ hqctl_health(struct hqctl *c, int argc, char **argv)
 	static struct seg	 sg;
 	const struct seg_header	*h = &sg.h;
 	char			 msg[256];
-	uint64_t		 now = now_wall_ns(), hb, limit_ns;
+	uint64_t		 now = now_mono_ns(), hb, limit_ns;
 	uint32_t		 i;
 
 	(void)argv;
@@ -218,7 +218,8 @@ hqctl_health(struct hqctl *c, int argc, char **argv)
 		return 1;
 	}
 	/* Fresh: the supervisor ticked within two heartbeat intervals. */
-	hb = SEG_GET(h->heartbeat_ns);
+	/* Monotonic: a wall-clock jump must not make hqd look dead. */
+	hb = SEG_GET(h->heartbeat_mono_ns);
 	limit_ns = SEG_GET(h->heartbeat_interval_ms) * 2000000 + 1000000000;
 	if (hb == 0 || now > hb + limit_ns) {
 		printf("unhealthy: heartbeat is %.1f s old\n",
@@ -233,7 +234,8 @@ hqctl_health(struct hqctl *c, int argc, char **argv)
 			return 1;
 		}
 		if (SEG_GET(sg.slot[i].state) == SEG_SLOT_STARTING &&
-		    now > SEG_GET(sg.slot[i].spawned_ns) + 10000000000ULL) {
+		    now_wall_ns() > SEG_GET(sg.slot[i].spawned_ns) +
+		    10000000000ULL) {
 			printf("unhealthy: worker %u has been starting for "
 			    "over 10 s\n", i);
 			return 1;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fault.h"
 #include "common/log.h"
 #include "common/now.h"
 #include "common/xmalloc.h"
@@ -78,6 +79,7 @@ dispatch_one(struct sup *s, struct wslot *w)
 		return;
 	}
 	free(m.names);
+	HQ_FAULT("sup_after_dispatch");
 	workers_state(w, WSLOT_BUSY);
 	w->progress_ms = s->last_work_ms = now_mono_ms();
 	SUP_ADD(s, dispatches, 1);
@@ -189,6 +191,7 @@ dispatch_recover(struct wslot *w)
 	size_t		 i;
 	bool		 alone = w->ninhand == 1;
 
+	HQ_FAULT("sup_before_recover");
 	if ((n = queue_requeue_slot(&s->q, w->slot)) == -1)
 		log_warn("worker %d: requeue processing/w%d", w->slot,
 		    w->slot);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -167,6 +168,45 @@ main_lock(struct sup *s)
 	s->lockfd = fd;
 }
 
+/* Keep other users out: a world-writable root without the sticky bit
+ * lets anyone swap our directories; with --group the tree is shared with
+ * that group only (setgid, so every entry carries the group). */
+static void
+main_trust(struct sup *s)
+{
+	int		 fds[] = { s->q.rootfd, s->q.tmpfd, s->q.pendingfd,
+	    s->q.processingfd, s->q.completedfd, s->q.failedfd };
+	struct group	*gr;
+	struct stat	 st;
+	size_t		 i;
+
+	if (fstat(s->q.rootfd, &st) == -1)
+		fatal("%s", s->q.root);
+	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		log_warnx("root %s is world-writable without the sticky bit: "
+		    "refusing (chmod o-w, or use --group)", s->q.root);
+		exit(HQ_EX_CONFIG);
+	}
+	if (fstatat(s->q.rootfd, HQ_DIR_PENDING, &st, 0) == 0 &&
+	    (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		log_warnx("%s/%s is world-writable without the sticky bit: "
+		    "refusing", s->q.root, HQ_DIR_PENDING);
+		exit(HQ_EX_CONFIG);
+	}
+	if (s->cfg.group == NULL)
+		return;
+	if ((gr = getgrnam(s->cfg.group)) == NULL) {
+		log_warnx("--group: no group '%s'", s->cfg.group);
+		exit(HQ_EX_CONFIG);
+	}
+	for (i = 0; i < nitems(fds); i++)
+		if (fchown(fds[i], (uid_t)-1, gr->gr_gid) == -1 ||
+		    fchmod(fds[i], 02770) == -1) {
+			log_warn("--group %s: %s", s->cfg.group, s->q.root);
+			exit(HQ_EX_CONFIG);
+		}
+}
+
 /* Open the database once before any worker does: a path that can never
  * work is a configuration error at start, not a failed/ full of entries. */
 static void
@@ -226,6 +266,7 @@ main(int argc, char **argv)
 		return HQ_EX_CANTCREAT;
 	}
 	main_lock(&s);
+	main_trust(&s);
 	main_check_db(&s);
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	if (stats_start(&s, err, sizeof(err)) == -1) {

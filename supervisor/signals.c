@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "common/fault.h"
 #include "common/log.h"
 #include "common/now.h"
 #include "supervisor/sup.h"
@@ -58,6 +59,7 @@ signals_drain(struct sup *s, const char *why)
 	pindex_clear_queued(&s->idx);
 	stats_gauges(s);
 	workers_stop_all(s);
+	HQ_FAULT("sup_drain");
 	ev_timer_set(&s->grace_timer, s->cfg.shutdown_timeout_ms / 1000.0, 0);
 	ev_timer_start(s->loop, &s->grace_timer);
 	signals_check_done(s);

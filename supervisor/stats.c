@@ -33,6 +33,7 @@ stats_start(struct sup *s, char *err, size_t errlen)
 		return -1;
 	SEG_SET(s->seg->h.heartbeat_interval_ms, s->cfg.heartbeat_interval_ms);
 	SEG_SET(s->seg->h.heartbeat_ns, now_wall_ns());
+	SEG_SET(s->seg->h.heartbeat_mono_ns, now_mono_ns());
 	seg_publish(s->seg);
 
 	/* One tick per heartbeat, sooner when a timeout needs it: the
@@ -145,6 +146,7 @@ stats_heartbeat(struct sup *s)
 	uint64_t	now = now_wall_ns();
 
 	SEG_SET(s->seg->h.heartbeat_ns, now);
+	SEG_SET(s->seg->h.heartbeat_mono_ns, now_mono_ns());
 	SUP_ADD(s, iterations, 1);
 	stats_gauges(s);
 	stats_oldest(s);

@@ -72,6 +72,7 @@ struct sup {
 	ev_timer		 grace_timer;
 	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
 	struct pindex		 idx;
+	char			 exe[4096];	/* our binary, for workers */
 	struct pset		 badnames;	/* reported once each */
 	struct wslot		 slots[HQ_MAX_WORKERS];
 	int			 nslots;

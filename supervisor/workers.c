@@ -33,6 +33,15 @@ workers_init(struct sup *s)
 {
 	int	i;
 
+	ssize_t	n;
+
+	/* Resolved once: /proc/self/exe is hqd itself for the kernel, but
+	 * under valgrind only readlink() is redirected to the real program.
+	 * A binary replaced on disk since start reads " (deleted)". */
+	n = readlink("/proc/self/exe", s->exe, sizeof(s->exe) - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof(s->exe) - 1 ||
+	    strstr((s->exe[n] = '\0', s->exe), " (deleted)") != NULL)
+		snprintf(s->exe, sizeof(s->exe), "/proc/self/exe");
 	s->nslots = s->cfg.workers;
 	for (i = 0; i < s->nslots; i++) {
 		struct wslot *w = &s->slots[i];
@@ -49,7 +58,7 @@ workers_init(struct sup *s)
 
 /* Between fork and exec: async-signal-safe calls only. */
 static void __attribute__((noreturn))
-workers_exec(int fd, const char *spec)
+workers_exec(const char *exe, int fd, const char *spec)
 {
 	char	 a0[] = "hqd", a1[] = "-W";
 	char	*argv[] = { a0, a1, NULL, NULL };
@@ -62,7 +71,7 @@ workers_exec(int fd, const char *spec)
 		_exit(HQ_EX_OSERR);
 	/* Whatever else hqd inherited from its caller stays behind. */
 	close_range(WORKER_FD + 1, ~0U, 0);
-	execv("/proc/self/exe", argv);
+	execv(exe, argv);
 	_exit(127);
 }
 
@@ -90,7 +99,7 @@ workers_spawn(struct wslot *w)
 		goto retry;
 	}
 	if (pid == 0)
-		workers_exec(sv[1], spec);
+		workers_exec(s->exe, sv[1], spec);
 	close(sv[1]);
 	w->pid = pid;
 	workers_state(w, WSLOT_STARTING);

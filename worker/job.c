@@ -85,6 +85,16 @@ job_read(struct worker *w, struct job *j, size_t *lenp)
 		    job_ftype(st.st_mode));
 		goto fail;
 	}
+	/* Defense in depth: pending/ is ours (0750), or shared with one
+	 * group through a setgid root (--group). Anyone else's file got in
+	 * by a hole we do not want to widen. */
+	if (st.st_uid != w->euid && st.st_uid != 0 &&
+	    !(w->trust_gid != (gid_t)-1 && st.st_gid == w->trust_gid)) {
+		job_fail(j, "entry owned by uid %lu, not trusted (hqd runs as "
+		    "uid %lu; see --group)", (unsigned long)st.st_uid,
+		    (unsigned long)w->euid);
+		goto fail;
+	}
 	if (st.st_size > (off_t)cap) {
 		job_fail(j, "entry is %lld bytes, over the limit of %zu "
 		    "(--max-entry-size)", (long long)st.st_size, cap);
@@ -302,15 +312,21 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 	struct hq_msg	m;
 	char		err[512];
 	size_t		i;
+	bool		full;
 	int		round = 0, ms;
 
 	while (job_count(jobs, n, JOB_READY) > 0) {
 		if (job_attempt(w, jobs, n, err, sizeof(err)) == SQLAPPLY_OK)
 			return 0;
-		log_warnx("batch of %zu: %s", job_count(jobs, n, JOB_READY),
-		    err);
+		full = (w->sa.last_rc & 0xff) == SQLITE_FULL;
+		log_warnx("batch of %zu: %s%s", job_count(jobs, n, JOB_READY),
+		    err, full ? "; waiting for disk space" : "");
 		for (i = 0; i < n; i++) {
 			if (jobs[i].state != JOB_READY)
+				continue;
+			/* A full disk is nobody's fault and passes: hold the
+			 * entries and wait, without using up their retries. */
+			if (full)
 				continue;
 			if (++jobs[i].attempts > w->cfg.max_retries) {
 				job_fail(&jobs[i], "gave up after %ld "
@@ -374,9 +390,15 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 			log_warnx("%s: failed: %s", j->name, j->reason);
 			/* The permanent failure was an attempt too. */
 			if (queue_fail(&w->q, w->wdirfd, j->name, j->reason,
-			    j->attempts + !j->gave_up, w->slot) == -1)
-				log_warn("%s: move to failed/ (kept in "
-				    "processing/, retried later)", j->name);
+			    j->attempts + !j->gave_up, w->slot) == -1) {
+				/* Disk full, most likely: back to pending/ to
+				 * be tried again, never stranded here. */
+				log_warn("%s: move to failed/; returning it to "
+				    "pending/", j->name);
+				if (renameat(w->wdirfd, j->name, w->q.pendingfd,
+				    j->name) == -1)
+					log_warn("%s: requeue", j->name);
+			}
 			break;
 		case JOB_READY:
 			if (renameat(w->wdirfd, j->name, w->q.pendingfd,

@@ -134,6 +134,7 @@ static enum sqlapply_outcome
 sqlapply_err(struct sqlapply *s, int rc, const char *what, char *err,
     size_t errlen)
 {
+	s->last_rc = rc;
 	snprintf(err, errlen, "%s: %s (%s)", what,
 	    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
 	    sqlite3_errstr(rc));
@@ -168,6 +169,7 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 
 	if (s->db != NULL)
 		return SQLAPPLY_OK;
+	s->last_rc = SQLITE_CANTOPEN;
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -483,6 +485,7 @@ sqlapply_entry(struct sqlapply *s, const char *id, const struct entry *e,
 			return sqlapply_infra(s, rc, "release", err, errlen);
 		return SQLAPPLY_OK;
 	}
+	s->last_rc = rc;
 	if (sqlite3_get_autocommit(s->db)) {
 		/* INSERT OR ROLLBACK or RAISE(ROLLBACK): the batch is gone. */
 		s->txn_lost = true;

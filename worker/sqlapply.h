@@ -37,6 +37,7 @@ struct sqlapply {
 	bool		 in_entry;	/* authorizer guards entry SQL only */
 	const char	*denied;	/* why the authorizer said no */
 	bool		 txn_lost;	/* entry SQL rolled the transaction back */
+	int		 last_rc;	/* SQLite code of the last TEMP/PERM */
 	uint64_t	 busy_deadline_us;
 	sqlite3_stmt	*st_begin, *st_commit, *st_rollback;
 	sqlite3_stmt	*st_savepoint, *st_release, *st_rollback_to;

@@ -51,6 +51,8 @@ struct worker {
 	struct hq_config cfg;		/* from CONFIG; owned */
 	struct queue	 q;
 	int		 wdirfd;	/* processing/w<slot>/ */
+	uid_t		 euid;		/* entries of this owner are trusted */
+	gid_t		 trust_gid;	/* and of this group (setgid root) */
 	struct sqlapply	 sa;
 	struct seg	*seg;		/* the stats segment, mapped rw */
 	struct seg_slot	*sl;		/* our slot in it: we are its writer */

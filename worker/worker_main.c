@@ -66,6 +66,7 @@ static void
 worker_configure(struct worker *w)
 {
 	struct hq_msg	m;
+	struct stat	st;
 	char		err[512];
 	int		r;
 
@@ -87,6 +88,10 @@ worker_configure(struct worker *w)
 		fatalx("queue: %s", err);
 	if ((w->wdirfd = queue_worker_dir(&w->q, w->slot, true)) == -1)
 		fatal("processing/w%d", w->slot);
+	w->euid = geteuid();
+	w->trust_gid = (gid_t)-1;
+	if (fstat(w->q.rootfd, &st) == 0 && (st.st_mode & S_ISGID))
+		w->trust_gid = st.st_gid;
 	sqlapply_init(&w->sa, w->cfg.db, w->cfg.sync_full,
 	    w->cfg.busy_timeout_ms, w->cfg.ledger_days);
 }
