@@ -1052,7 +1052,7 @@ entry_json_decode(const char *buf, size_t len, struct entry *e, char *err,
  * expected, each at least one byte; left[] counts what remains in each open
  * container, which only the depth limit needs.
  */
-static int
+int
 entry_mp_check(const unsigned char *b, size_t len, char *err, size_t errlen)
 {
 	uint64_t	 left[ENTRY_MP_MAX_DEPTH];

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/entry.h"
 #include "common/fd.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
@@ -249,12 +250,17 @@ proto_decode(const void *body, size_t len, struct hq_msg *m)
 {
 	msgpack_unpacked	 u;
 	const msgpack_object	*a;
+	char			 why[128];
 	size_t			 off = 0;
 	uint32_t		 type, n;
 	int			 ret = -1;
 
 	memset(m, 0, sizeof(*m));
 	if (len == 0 || len > HQ_PROTO_MAX_FRAME)
+		return -1;
+	/* A worker is a separate process that may be broken: its bytes get
+	 * the same bounds walk as an entry's before msgpack-c allocates. */
+	if (entry_mp_check(body, len, why, sizeof(why)) == -1)
 		return -1;
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, body, len, &off) !=
