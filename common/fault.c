@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fault.c: HQ_FAULT crash points for the crash-point tests. The variable is
  * read once per process; the pass counter is per process too. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,13 @@ fault_point(const char *point)
 		return;
 	if (++seen < nth)
 		return;
+	if ((v = getenv("HQ_FAULT_ONCE")) != NULL) {
+		int fd = open(v, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd == -1)
+			return;		/* fired already, or cannot tell */
+		close(fd);
+	}
 	log_warnx("fault point %s reached: SIGKILL", point);
 	kill(getpid(), SIGKILL);
 	_exit(99);

@@ -2,6 +2,8 @@
 /* fault.h: test-only crash points. In a build with HQ_TESTING, setting
  * HQ_FAULT=point (optionally HQ_FAULT=point:N to fire on the Nth pass)
  * makes HQ_FAULT("point") kill the calling process with SIGKILL there.
+ * With HQ_FAULT_ONCE=path it fires once across all processes: the first
+ * to get there creates path (O_EXCL) and dies; the others go on.
  * Without HQ_TESTING it compiles to nothing. */
 #ifndef HQ_FAULT_H
 #define HQ_FAULT_H
