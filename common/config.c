@@ -189,7 +189,7 @@ config_set(struct hq_config *cfg, const struct config_option *opt,
 			    opt->min / 1000.0, opt->max / 1000.0);
 			return -1;
 		}
-		*(int *)field = (int)llround(d * 1000);
+		*(int64_t *)field = (int64_t)llround(d * 1000);
 		return 0;
 	case CONFIG_BOOL:
 		if (config_parse_bool(value, &b) == -1) {

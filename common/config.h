@@ -18,16 +18,16 @@ struct hq_config {
 	int		 max_retries;		/* transient attempts before failed/ */
 	bool		 sync_full;		/* synchronous=FULL, else NORMAL */
 	int		 busy_timeout_ms;
-	int		 shutdown_timeout_ms;
-	int		 poll_interval_ms;
-	int		 rescan_interval_ms;	/* 0: no periodic rescan */
-	int		 heartbeat_interval_ms;
+	int64_t		 shutdown_timeout_ms;
+	int64_t		 poll_interval_ms;
+	int64_t		 rescan_interval_ms;	/* 0: no periodic rescan */
+	int64_t		 heartbeat_interval_ms;
 	int		 max_watcher_restarts;
 	bool		 use_inotify;
-	int		 idle_exit_ms;		/* 0: never */
-	int		 processing_timeout_ms;	/* 0: never */
+	int64_t		 idle_exit_ms;		/* 0: never */
+	int64_t		 processing_timeout_ms;	/* 0: never */
 	int		 max_entry_bytes;
-	int		 retry_base_ms;		/* first transient backoff */
+	int64_t		 retry_base_ms;		/* first transient backoff */
 	int		 ledger_days;		/* ledger rows kept this long */
 	bool		 keep_completed;
 	char		*log_file;		/* NULL: stderr */
@@ -39,7 +39,7 @@ struct hq_config {
 
 /* What an option's value means. */
 enum config_type {
-	CONFIG_STR, CONFIG_INT, CONFIG_MS, CONFIG_BOOL, CONFIG_SYNC,
+	CONFIG_STR, CONFIG_INT, CONFIG_MS /* int64_t */, CONFIG_BOOL, CONFIG_SYNC,
 	CONFIG_LEVEL,
 };
 

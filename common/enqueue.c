@@ -16,45 +16,7 @@
 #include "common/hq.h"
 #include "common/now.h"
 #include "common/pbuf.h"
-
-bool
-hq_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n, k;
-	uint32_t		 cp;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-			n = 1;
-			cp = p[i] & 0x1f;
-		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
-			n = 2;
-			cp = p[i] & 0x0f;
-		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-			n = 3;
-			cp = p[i] & 0x07;
-		} else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		/* overlong, surrogate, beyond U+10FFFF */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
+#include "common/utf8.h"
 
 static void
 enqueue_json(struct pbuf *b, const struct hq_enqueue *e, const char *seq,
@@ -123,14 +85,14 @@ hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 		errno = EINVAL;
 		return -1;
 	}
-	if (!hq_utf8_valid(e->sql, strlen(e->sql))) {
+	if (!utf8_valid(e->sql, strlen(e->sql))) {
 		snprintf(err, errlen, "sql is not valid UTF-8");
 		errno = EINVAL;
 		return -1;
 	}
 	for (i = 0; i < e->nparams; i++)
 		if (e->params[i].type == ENTRY_PARAM_TEXT &&
-		    !hq_utf8_valid(e->params[i].p, e->params[i].len)) {
+		    !utf8_valid(e->params[i].p, e->params[i].len)) {
 			snprintf(err, errlen, "param %zu is not valid UTF-8",
 			    i + 1);
 			errno = EINVAL;

@@ -32,7 +32,5 @@ struct hq_enqueue {
  */
 int	hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 	    size_t namelen, char *err, size_t errlen);
-/* True when s[0..len) is well-formed UTF-8. */
-bool	hq_utf8_valid(const char *s, size_t len);
 
 #endif

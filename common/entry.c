@@ -26,6 +26,7 @@
 #include <msgpack.h>
 
 #include "common/entry.h"
+#include "common/utf8.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -252,42 +253,6 @@ entry_finish(struct entry *e, const struct entry_text *t,
 	return 0;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at p, or 0. RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF.
- */
-static size_t
-entry_utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f;	/* surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f;	/* past U+10FFFF */
-	} else
-		return 0;
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 static bool
 entry_json_is_ws(char c)
 {
@@ -415,7 +380,7 @@ entry_json_string(struct entry_json *j, char *dst, size_t cap, size_t *lenp)
 			    "json: control character in string at offset %zu",
 			    j->pos);
 		if (c >= 0x80) {
-			if ((k = entry_utf8_len(b + j->pos,
+			if ((k = utf8_len(b + j->pos,
 			    j->len - j->pos)) == 0)
 				return entry_err(j->err, j->errlen,
 				    "json: invalid utf-8 at offset %zu",

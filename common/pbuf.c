@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/pbuf.h"
+#include "common/utf8.h"
 #include "common/xmalloc.h"
 
 void
@@ -52,16 +53,26 @@ pbuf_printf(struct pbuf *b, const char *fmt, ...)
 void
 pbuf_json_str(struct pbuf *b, const char *s)
 {
-	pbuf_add(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 left = strlen(s), n;
 
-		if (c == '"' || c == '\\')
-			pbuf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			pbuf_printf(b, "\\u%04x", c);
+	pbuf_add(b, "\"", 1);
+	while (left > 0) {
+		if (*p == '"' || *p == '\\')
+			pbuf_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			pbuf_printf(b, "\\u%04x", *p);
+		else if ((n = utf8_len(p, left)) > 1) {
+			pbuf_add(b, p, n);
+			p += n;
+			left -= n;
+			continue;
+		} else if (n == 0)	/* not UTF-8 (a path, say): U+FFFD */
+			pbuf_add(b, "\\ufffd", 6);
 		else
-			pbuf_add(b, s, 1);
+			pbuf_add(b, p, 1);
+		p++;
+		left--;
 	}
 	pbuf_add(b, "\"", 1);
 }

@@ -82,7 +82,7 @@ proto_encode(const struct hq_msg *m, struct pbuf *out)
 			msgpack_pack_false(&pk);
 		msgpack_pack_int(&pk, c->busy_timeout_ms);
 		msgpack_pack_int(&pk, c->max_entry_bytes);
-		msgpack_pack_int(&pk, c->retry_base_ms);
+		msgpack_pack_int64(&pk, c->retry_base_ms);
 		msgpack_pack_int(&pk, c->ledger_days);
 		if (c->keep_completed)
 			msgpack_pack_true(&pk);
@@ -198,7 +198,7 @@ proto_get_str(const msgpack_object *o, char **v, bool nullable)
 static int
 proto_decode_config(const msgpack_object *a, struct hq_config *c)
 {
-	int	ll;
+	int	ll, rb;
 
 	if (proto_get_str(&a[1], &c->root, false) == -1 ||
 	    proto_get_str(&a[2], &c->db, false) == -1 ||
@@ -207,7 +207,7 @@ proto_decode_config(const msgpack_object *a, struct hq_config *c)
 	    proto_get_bool(&a[5], &c->sync_full) == -1 ||
 	    proto_get_int(&a[6], &c->busy_timeout_ms) == -1 ||
 	    proto_get_int(&a[7], &c->max_entry_bytes) == -1 ||
-	    proto_get_int(&a[8], &c->retry_base_ms) == -1 ||
+	    proto_get_int(&a[8], &rb) == -1 ||
 	    proto_get_int(&a[9], &c->ledger_days) == -1 ||
 	    proto_get_bool(&a[10], &c->keep_completed) == -1 ||
 	    proto_get_str(&a[11], &c->log_file, true) == -1 ||
@@ -215,6 +215,7 @@ proto_decode_config(const msgpack_object *a, struct hq_config *c)
 	    proto_get_str(&a[13], &c->shm_name, true) == -1)
 		return -1;
 	c->log_level = ll;
+	c->retry_base_ms = rb;
 	if (c->batch_size < 1 || c->max_retries < 0 || c->busy_timeout_ms < 0 ||
 	    c->max_entry_bytes < 1 || c->retry_base_ms < 1 ||
 	    c->ledger_days < 1)

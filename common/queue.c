@@ -17,6 +17,7 @@
 #include "common/hq.h"
 #include "common/log.h"
 #include "common/now.h"
+#include "common/pbuf.h"
 #include "common/queue.h"
 #include "common/xmalloc.h"
 
@@ -312,55 +313,50 @@ queue_requeue_all(struct queue *q)
 	return total;
 }
 
-/* JSON string body escaping for the reason note. */
-static void
-queue_json_escape(char *out, size_t outlen, const char *s)
-{
-	size_t	o = 0;
-
-	for (; *s && o + 7 < outlen; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
-		} else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
-}
-
 int
 queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
     long attempts, int worker_slot)
 {
-	char	note[2048], ereason[1024], ename[HQ_NAME_MAX * 6 + 8];
-	char	errname[NAME_MAX + 1], stamp[32];
-	int	len;
+	struct pbuf	note = { 0 };
+	char		errname[NAME_MAX + 1], stamp[32];
+	int		ret = -1;
 
-	now_iso8601(stamp, now_wall_ns());
-	queue_json_escape(ereason, sizeof(ereason), reason);
-	queue_json_escape(ename, sizeof(ename), name);
-	len = snprintf(note, sizeof(note), "{\"entry\":\"%s\",\"error\":\"%s\","
-	    "\"attempts\":%ld,\"failed_at\":\"%s\",\"worker\":%d}\n", ename,
-	    ereason, attempts, stamp, worker_slot);
-	if (len < 0 || (size_t)len >= sizeof(note))
-		len = (int)strlen(note);
 	if (snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name) >=
 	    (int)sizeof(errname)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	now_iso8601(stamp, now_wall_ns());
+	pbuf_printf(&note, "{\"entry\":");
+	pbuf_json_str(&note, name);
+	pbuf_printf(&note, ",\"error\":");
+	/* Bounded: a reason is a line for people, not a dump. */
+	if (strlen(reason) > QUEUE_REASON_MAX) {
+		char cut[QUEUE_REASON_MAX + 1];
+
+		snprintf(cut, sizeof(cut), "%.*s", QUEUE_REASON_MAX, reason);
+		pbuf_json_str(&note, cut);
+	} else
+		pbuf_json_str(&note, reason);
+	pbuf_printf(&note, ",\"attempts\":%ld,\"failed_at\":\"%s\","
+	    "\"worker\":%d}\n", attempts, stamp, worker_slot);
 	/* Reason first: a crash in between leaves a note whose entry is
 	 * still in processing/ and will be tried again, never an entry in
 	 * failed/ without its reason. */
-	if (fd_write_atomic(q->failedfd, errname, note, (size_t)len, 0640,
+	if (fd_write_atomic(q->failedfd, errname, note.data, note.len, 0640,
 	    0) == -1)
-		return -1;
+		goto out;
 	HQ_FAULT("fail_mid");
-	if (renameat(fromfd, name, q->failedfd, name) == -1)
-		return -1;
-	return 0;
+	if (renameat(fromfd, name, q->failedfd, name) == -1) {
+		int saved = errno;
+
+		/* No note without its entry. */
+		unlinkat(q->failedfd, errname, 0);
+		errno = saved;
+		goto out;
+	}
+	ret = 0;
+out:
+	pbuf_free(&note);
+	return ret;
 }

@@ -49,6 +49,8 @@ int	queue_worker_dir(struct queue *q, int slot, bool create);
 long	queue_requeue_all(struct queue *q);
 /* Same for one worker's folder. */
 long	queue_requeue_slot(struct queue *q, int slot);
+#define QUEUE_REASON_MAX	1024	/* bytes of reason kept in a note */
+
 /* Write failed/<name>.err (JSON one-liner) and move fromfd/name into
  * failed/. Returns 0, or -1 with errno (the entry stays where it was). */
 int	queue_fail(struct queue *q, int fromfd, const char *name,

@@ -174,7 +174,7 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	    "\"watcher_alive\":%s,\"watcher_restarts\":%llu,",
 	    HQ_REPORT_SCHEMA, (unsigned long long)report_secs(now_ns),
 	    h ? (long long)h->pid : 0LL,
-	    h == NULL ? "down" : SEG_GET(h->mode) == SEG_MODE_POLLING ?
+	    h != NULL && SEG_GET(h->mode) == SEG_MODE_POLLING ?
 	    "polling" : "event-loop",
 	    h ? (unsigned long long)SEG_GET(h->c.iterations) : 0ULL,
 	    (unsigned long long)(t.applied + t.failed + t.duplicates),
@@ -212,6 +212,7 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 		    (unsigned long long)depth);
 	}
 	pbuf_printf(o, "},\"failed_count\":%llu,\"latency\":{",
+	    h ? (unsigned long long)SEG_GET(h->failed_entries) :
 	    d && d->valid ? (unsigned long long)d->failed : 0ULL);
 	report_json_hist(o, "exec", &t.exec);
 	pbuf_printf(o, ",");
@@ -270,8 +271,9 @@ report_prom_hist(struct pbuf *o, const char *name, const char *help,
 		run += SEG_GET(h->bucket[b]);
 		if ((up & (up - 1)) != 0 || up < 64 || up > (1ULL << 26))
 			continue;
-		pbuf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, up / 1e6,
-		    (unsigned long long)run);
+		/* Bucket bounds are inclusive, like le. */
+		pbuf_printf(o, "%s_bucket{le=\"%.6f\"} %llu\n", name,
+		    (double)up / 1e6, (unsigned long long)run);
 	}
 	pbuf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
 	    "%s_count %llu\n", name, (unsigned long long)SEG_GET(h->count),
@@ -310,12 +312,10 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
 	    (unsigned long long)report_age_s(now_ns, h ?
 	    SEG_GET(h->oldest_pending_ns) : d && d->valid ?
 	    d->oldest_pending_ns : 0));
-	if (d != NULL && d->valid) {
-		report_prom_head(o, "hq_failed_entries", "gauge",
-		    "dead letters in failed/");
-		pbuf_printf(o, "hq_failed_entries %llu\n",
-		    (unsigned long long)d->failed);
-	}
+	report_prom_head(o, "hq_failed_entries", "gauge",
+	    "dead letters in failed/");
+	pbuf_printf(o, "hq_failed_entries %llu\n", (unsigned long long)(h ?
+	    SEG_GET(h->failed_entries) : d && d->valid ? d->failed : 0));
 #define HQ_PROM_TOTAL(name, val, help)					\
 	report_prom_head(o, "hq_entries_" name "_total", "counter", help);	\
 	pbuf_printf(o, "hq_entries_" name "_total %llu\n",		\

@@ -153,13 +153,20 @@ seg_validate(const void *img, size_t len, char *msg, size_t msglen)
 		    h.version, HQ_SEG_VERSION);
 		return SEG_VERSION;
 	}
-	if (len < sizeof(struct seg) || h.header_size != sizeof(h) ||
-	    h.slot_size != sizeof(struct seg_slot) ||
-	    h.nslots != HQ_SEG_SLOTS || h.total_size != sizeof(struct seg) ||
-	    len != h.total_size) {
-		snprintf(msg, msglen, "segment sizes disagree (%zu bytes, "
-		    "header says %llu; want %zu)", len,
+	if (len < sizeof(struct seg) || len != h.total_size ||
+	    h.total_size != sizeof(struct seg)) {
+		snprintf(msg, msglen, "segment sizes disagree%s: %zu bytes, "
+		    "its header says %llu, this hqctl expects %zu",
+		    len < sizeof(struct seg) ? " (truncated)" : "", len,
 		    (unsigned long long)h.total_size, sizeof(struct seg));
+		return SEG_SIZE;
+	}
+	if (h.header_size != sizeof(h) || h.slot_size !=
+	    sizeof(struct seg_slot) || h.nslots != HQ_SEG_SLOTS) {
+		snprintf(msg, msglen, "segment sizes disagree: header %u "
+		    "bytes (want %zu), slot %u bytes (want %zu), %u slots "
+		    "(want %d)", h.header_size, sizeof(h), h.slot_size,
+		    sizeof(struct seg_slot), h.nslots, HQ_SEG_SLOTS);
 		return SEG_SIZE;
 	}
 	if (atomic_load_explicit(&((const struct seg_header *)img)->ready,
@@ -236,11 +243,15 @@ seg_read(const char *name, struct seg *out, char *msg, size_t msglen)
 	return rc;
 }
 
+/* Buckets are (lower, upper], as Prometheus' le: bucket b holds the values
+ * v with v - 1 in the b-th log-linear range [L, U), i.e. L < v <= U. */
 unsigned
 seg_hist_bucket(uint64_t us)
 {
 	unsigned	e;
 
+	if (us > 0)
+		us--;
 	if (us < 8)
 		return (unsigned)us;
 	e = 63 - (unsigned)__builtin_clzll(us);
@@ -256,6 +267,8 @@ seg_hist_upper_us(unsigned b)
 
 	if (b < 8)
 		return b + 1;
+	if (b >= HQ_HIST_BUCKETS - 1)
+		return UINT64_MAX;	/* everything above ~19 hours */
 	e = (b - 8) / 4 + 3;
 	sub = (b - 8) % 4;
 	return (uint64_t)(4 + sub + 1) << (e - 2);

@@ -24,7 +24,9 @@
 #define HQ_SEG_PATH		256
 
 /* Latency histogram: microseconds, 8 exact buckets then 4 per power of
- * two (at most 19 % wide), up to ~9.5 hours. */
+ * two (at most 25 % wide), up to 2^36 us (~19 hours), then one bucket for
+ * the rest. Bucket b holds (upper(b - 1), upper(b)]: upper bounds are
+ * inclusive, as Prometheus' le. */
 #define HQ_HIST_BUCKETS		140
 
 typedef _Atomic uint64_t	seg_u64;
@@ -98,6 +100,7 @@ struct seg_header {
 	seg_u64			queue_size;	/* queued, not yet handed out */
 	seg_u64			processing;	/* in workers' hands */
 	seg_u64			oldest_pending_ns; /* wall clock, 0 none */
+	seg_u64			failed_entries;	/* in failed/ at the last tick */
 	seg_u64			depth[HQ_SEG_PRIORITIES + 1];	/* by priority */
 	struct seg_counters_sup	c;
 } __attribute__((aligned(64)));
@@ -164,7 +167,7 @@ enum seg_status seg_validate(const void *img, size_t len, char *msg,
 
 /* Histogram helpers. */
 unsigned	seg_hist_bucket(uint64_t us);
-uint64_t	seg_hist_upper_us(unsigned bucket);	/* exclusive bound */
+uint64_t	seg_hist_upper_us(unsigned bucket);	/* inclusive bound */
 void		seg_hist_add(struct seg_hist *h, uint64_t us);
 /* The value below which q (0..1) of the samples fall, in microseconds
  * (bucket upper bound); 0 when empty. */

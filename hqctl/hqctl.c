@@ -640,12 +640,14 @@ main(int argc, char **argv)
 	struct hqctl	 c;
 	char		 err[512];
 	const char	*cmd;
-	int		 ch, rc;
+	int		 ch, rc = 0;
 
 	memset(&c, 0, sizeof(c));
 	config_defaults(&c.cfg);
-	if (config_from_env(&c.cfg, err, sizeof(err)) == -1)
-		return hqctl_err(HQ_EX_CONFIG, "%s", err);
+	if (config_from_env(&c.cfg, err, sizeof(err)) == -1) {
+		rc = hqctl_err(HQ_EX_CONFIG, "%s", err);
+		goto out;
+	}
 	/* '+': options after the command belong to the command. */
 	while ((ch = getopt_long(argc, argv, "+r:s:hV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -653,26 +655,30 @@ main(int argc, char **argv)
 		case 's':
 			if (config_set(&c.cfg, config_find(ch == 'r' ? "root" :
 			    "shm-name"), optarg, ch == 'r' ? "--root" :
-			    "--shm-name", err, sizeof(err)) == -1)
-				return hqctl_err(HQ_EX_CONFIG, "%s", err);
+			    "--shm-name", err, sizeof(err)) == -1) {
+				rc = hqctl_err(HQ_EX_CONFIG, "%s", err);
+				goto out;
+			}
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			goto out;
 		case 'V':
 			printf("hqctl %s\n", HQ_VERSION);
-			return 0;
+			goto out;
 		default:
 			usage(stderr);
-			return HQ_EX_USAGE;
+			rc = HQ_EX_USAGE;
+			goto out;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return HQ_EX_USAGE;
+		rc = HQ_EX_USAGE;
+		goto out;
 	}
 	if ((rc = hqctl_resolve(&c)) != 0)
-		return rc;
+		goto out;
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -686,12 +692,12 @@ main(int argc, char **argv)
 		rc = hqctl_failed(&c, argc, argv);
 	else if (strcmp(cmd, "retry") == 0)
 		rc = hqctl_retry(&c, argc, argv);
-	else if (strcmp(cmd, "help") == 0) {
+	else if (strcmp(cmd, "help") == 0)
 		usage(stdout);
-		rc = 0;
-	} else
+	else
 		rc = hqctl_err(HQ_EX_USAGE, "unknown command '%s' (see "
 		    "hqctl --help)", cmd);
+out:
 	config_free(&c.cfg);
 	return rc;
 }

@@ -292,6 +292,8 @@ main(int argc, char **argv)
 	    s.q.root, s.cfg.db, s.cfg.workers,
 	    s.polling ? "polling" : "inotify",
 	    s.cfg.sync_full ? "full" : "normal");
+	/* A first heartbeat now: monitors need not wait an interval. */
+	stats_tick(&s);
 	ev_run(s.loop, 0);
 
 	/* Every worker is reaped; nothing may be left claimed. */
@@ -309,6 +311,7 @@ main(int argc, char **argv)
 	}
 	stats_stop(&s);
 	watch_stop(&s);
+	workers_free(&s);
 	pindex_free(&s.idx);
 	pset_free(&s.badnames);
 	queue_close(&s.q);

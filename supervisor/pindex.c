@@ -118,24 +118,28 @@ pset_remove(struct pset *s, struct pitem *it)
 void
 pset_sweep(struct pset *s)
 {
-	size_t	i;
+	struct pitem	**old = s->slots;
+	size_t		  i;
 
-restart:
+	if (s->cap == 0)
+		return;
+	/* Rebuild rather than delete one by one: O(n) whatever is gone. */
+	s->slots = xcalloc(s->cap, sizeof(*s->slots));
+	s->len = 0;
 	for (i = 0; i < s->cap; i++) {
-		struct pitem *it = s->slots[i];
+		struct pitem *it = old[i];
 
 		if (it == NULL)
 			continue;
 		if (!it->seen) {
-			/* Removal shifts entries backwards past i. */
-			pset_remove(s, it);
 			free(it);
-			goto restart;
+			continue;
 		}
+		it->seen = false;
+		pset_insert(s->slots, s->cap, it);
+		s->len++;
 	}
-	for (i = 0; i < s->cap; i++)
-		if (s->slots[i] != NULL)
-			s->slots[i]->seen = false;
+	free(old);
 }
 
 void

@@ -53,7 +53,7 @@ signals_drain(struct sup *s, const char *why)
 		return;
 	s->phase = SUP_DRAINING;
 	log_info("%s: draining (%d workers, up to %d ms)", why,
-	    workers_alive(s), s->cfg.shutdown_timeout_ms);
+	    workers_alive(s), (int)s->cfg.shutdown_timeout_ms);
 	watch_stop(s);
 	/* Queued names stay in pending/; only the batches in hand finish. */
 	pindex_clear_queued(&s->idx);

@@ -3,6 +3,7 @@
  * one a live hqd of another root owns) and unlinks it at exit, publishes
  * the gauges only the supervisor knows, and runs the tick: the heartbeat
  * file, stuck-worker and idle-exit checks. Runs in hqd only. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,29 @@ stats_gauges(struct sup *s)
 	SEG_SET(h->draining, s->phase != SUP_RUNNING);
 }
 
+/* Dead letters now in failed/: a directory walk once per heartbeat (the
+ * folder is small, or someone has work to do). */
+static void
+stats_failed(struct sup *s)
+{
+	struct dirent	*de;
+	DIR		*d;
+	uint64_t	 n = 0;
+	int		 fd;
+
+	if ((fd = dup(s->q.failedfd)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		n += queue_name_parse(de->d_name, NULL);
+	closedir(d);
+	SEG_SET(s->seg->h.failed_entries, n);
+}
+
 /* The oldest queued name: a walk over the heap, once per heartbeat. */
 static void
 stats_oldest(struct sup *s)
@@ -150,6 +174,7 @@ stats_heartbeat(struct sup *s)
 	SUP_ADD(s, iterations, 1);
 	stats_gauges(s);
 	stats_oldest(s);
+	stats_failed(s);
 	report_json(&out, s->seg, NULL, now);
 	/* temp + rename: readers never see half a document. No fsync: the
 	 * heartbeat is a display, rewritten every interval. */

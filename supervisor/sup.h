@@ -96,6 +96,8 @@ void	workers_spawn(struct wslot *);
 void	workers_stop_all(struct sup *);
 void	workers_kill_all(struct sup *, int sig);
 int	workers_alive(const struct sup *);
+/* Free the slots' tables (at exit, every worker reaped). */
+void	workers_free(struct sup *);
 /* Kill workers stuck past the processing timeout. */
 void	workers_check_timeouts(struct sup *);
 

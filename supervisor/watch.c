@@ -28,7 +28,7 @@ watch_polling(struct sup *s, const char *why)
 {
 	if (!s->polling)
 		log_warnx("polling pending/ every %d ms: %s",
-		    s->cfg.poll_interval_ms, why);
+		    (int)s->cfg.poll_interval_ms, why);
 	s->polling = true;
 	ev_timer_stop(s->loop, &s->rescan_timer);
 	ev_timer_set(&s->rescan_timer, s->cfg.poll_interval_ms / 1000.0,

@@ -194,6 +194,18 @@ workers_kill_all(struct sup *s, int sig)
 			kill(s->slots[i].pid, sig);
 }
 
+void
+workers_free(struct sup *s)
+{
+	int	i;
+
+	for (i = 0; i < s->nslots; i++) {
+		free(s->slots[i].inhand);
+		s->slots[i].inhand = NULL;
+		s->slots[i].ninhand = s->slots[i].capinhand = 0;
+	}
+}
+
 int
 workers_alive(const struct sup *s)
 {

@@ -332,14 +332,16 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 				job_fail(&jobs[i], "gave up after %ld "
 				    "attempts: %s", jobs[i].attempts, err);
 				jobs[i].gave_up = true;
-			} else
+			} else {
 				w->n_retried++;
+				SEG_ADD(w->sl->c.retried, 1);
+			}
 		}
 		if (job_count(jobs, n, JOB_READY) == 0)
 			return 0;
-		ms = w->cfg.retry_base_ms << (round < 16 ? round : 16);
-		if (ms > WORKER_BACKOFF_MAX_MS || ms <= 0)
-			ms = WORKER_BACKOFF_MAX_MS;
+		ms = (int)(w->cfg.retry_base_ms << (round < 16 ? round : 16) <
+		    WORKER_BACKOFF_MAX_MS ? w->cfg.retry_base_ms <<
+		    (round < 16 ? round : 16) : WORKER_BACKOFF_MAX_MS);
 		ms = ms / 2 + (int)(job_rand(w) % (uint64_t)(ms + 1));
 		round++;
 		SEG_SET(w->sl->progress_ns, now_wall_ns());

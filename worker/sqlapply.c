@@ -65,9 +65,14 @@ sqlapply_auth_cb(void *arg, int action, const char *a1, const char *a2,
 	case SQLITE_ALTER_TABLE:
 	case SQLITE_CREATE_INDEX:
 	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_TEMP_TRIGGER:
 	case SQLITE_DROP_INDEX:
 	case SQLITE_DROP_TRIGGER:
-		if (a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0) {
+	case SQLITE_DROP_TEMP_TRIGGER:
+		/* The table is a1 for writes and DROP TABLE, a2 for ALTER
+		 * and for index and trigger statements. */
+		if ((a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0) ||
+		    (a2 != NULL && strcasecmp(a2, SQLAPPLY_LEDGER) == 0)) {
 			s->denied = "entries may not touch hq's ledger table";
 			return SQLITE_DENY;
 		}
@@ -400,6 +405,11 @@ sqlapply_statements(struct sqlapply *s, const struct entry *e, char *err,
 	bool		 cached;
 	int		 rc, nstmt = 0;
 
+	/* SQLite stops at a NUL: what follows would be dropped silently. */
+	if (memchr(e->sql, '\0', e->sql_len) != NULL) {
+		snprintf(err, errlen, "sql contains a NUL byte");
+		return SQLITE_ERROR;
+	}
 	while (sql < end && !sqlapply_blank(sql)) {
 		s->denied = NULL;
 		s->in_entry = true;
@@ -413,8 +423,10 @@ sqlapply_statements(struct sqlapply *s, const struct entry *e, char *err,
 				    sqlite3_errmsg(s->db));
 			return rc;
 		}
-		if (st == NULL)
+		if (st == NULL) {
+			s->in_entry = false;	/* only a comment was left */
 			break;
+		}
 		nstmt++;
 		if ((rc = sqlapply_bind(st, e, &next)) != SQLITE_OK) {
 			snprintf(err, errlen, "params: statement %d wants "
@@ -473,11 +485,13 @@ sqlapply_entry(struct sqlapply *s, const char *id, const struct entry *e,
 	sqlite3_bind_int64(s->st_ledger, 2, (int64_t)time(NULL));
 	rc = sqlapply_run(s->st_ledger);
 	sqlite3_clear_bindings(s->st_ledger);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
 		sqlapply_run(s->st_rollback_to);
 		sqlapply_run(s->st_release);
 		return SQLAPPLY_DUP;
 	}
+	/* Any other failure of the ledger insert (a trigger or index someone
+	 * added by hand) must never pass for "already applied". */
 	if (rc != SQLITE_OK)
 		return sqlapply_infra(s, rc, "ledger", err, errlen);
 	if ((rc = sqlapply_statements(s, e, err, errlen)) == SQLITE_OK) {

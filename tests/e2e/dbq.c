@@ -7,7 +7,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* --hold: poll for the lock every 200 us for up to 30 s. SQLite's own busy
+ * handler sleeps up to 100 ms between tries and would lose the lock to hqd's
+ * workers, which poll much faster, for as long as they have work. */
+static int
+dbq_busy(void *arg, int count)
+{
+	struct timespec	 ts;
+	double		*deadline = arg, now;
+
+	(void)count;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (*deadline == 0)
+		*deadline = now + 30;
+	if (now > *deadline)
+		return 0;
+	usleep(200);
+	return 1;
+}
 
 static int
 dbq_row(void *arg, int n, char **vals, char **cols)
@@ -44,6 +65,9 @@ main(int argc, char **argv)
 	}
 	sqlite3_busy_timeout(db, 10000);
 	if (hold >= 0) {
+		double deadline = 0;
+
+		sqlite3_busy_handler(db, dbq_busy, &deadline);
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err)) {
 			fprintf(stderr, "dbq: lock: %s\n", err);
 			return 1;

@@ -26,6 +26,12 @@ hq_cleanup() {
 		kill "${HQ_BG[@]}" 2>/dev/null || true
 	fi
 	if [ -n "$HQ_PID" ] && kill -0 "$HQ_PID" 2>/dev/null; then
+		# TERM first: a clean exit unlinks the stats segment.
+		kill -TERM "$HQ_PID" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$HQ_PID" 2>/dev/null || break
+			sleep 0.2
+		done
 		kill -KILL "$HQ_PID" 2>/dev/null || true
 		wait "$HQ_PID" 2>/dev/null || true
 	fi
@@ -65,8 +71,10 @@ hq_start() {
 }
 
 hq__started() {
+	# The log first: a short-lived hqd (idle exit) may be gone already.
+	[ "$(grep -c ': started: ' "$LOG" || true)" -gt "$1" ] && return 0
 	kill -0 "$HQ_PID" 2>/dev/null || fail "hqd exited during start"
-	[ "$(grep -c ': started: ' "$LOG" || true)" -gt "$1" ]
+	return 1
 }
 
 # hq_stop [SIGNAL]: signal hqd (TERM by default) and wait for it; its exit
@@ -264,7 +272,9 @@ hq_assert_once() {
 
 # assert_match STRING ERE WHAT
 assert_match() {
-	printf '%s\n' "$1" | grep -q -E -- "$2" ||
+	# A here-string, not a pipe: grep -q exiting early must not make the
+	# writer die of SIGPIPE under pipefail.
+	grep -q -E -- "$2" <<<"$1" ||
 	    fail "$3: '$1' does not match /$2/"
 }
 
