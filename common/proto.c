@@ -42,7 +42,7 @@ static const uint32_t proto_arity[HQ_MSG_MAX_] = {
 	[HQ_MSG_HELLO] = 5,
 	[HQ_MSG_CONFIG] = 14,
 	[HQ_MSG_READY] = 3,
-	[HQ_MSG_WORK] = 2,
+	[HQ_MSG_WORK] = 3,
 	[HQ_MSG_DONE] = 7,
 	[HQ_MSG_PROGRESS] = 3,
 	[HQ_MSG_STOP] = 1,
@@ -101,6 +101,7 @@ proto_encode(const struct hq_msg *m, struct pbuf *out)
 		msgpack_pack_array(&pk, (uint32_t)m->nnames);
 		for (i = 0; i < m->nnames; i++)
 			proto_pack_str(&pk, m->names[i]);
+		msgpack_pack_uint32(&pk, m->poison);
 		break;
 	case HQ_MSG_DONE:
 		msgpack_pack_uint32(&pk, m->slot);
@@ -296,7 +297,8 @@ proto_decode(const void *body, size_t len, struct hq_msg *m)
 			goto out;
 		break;
 	case HQ_MSG_WORK:
-		if (proto_decode_names(&a[1], m) == -1)
+		if (proto_decode_names(&a[1], m) == -1 ||
+		    proto_get_u32(&a[2], &m->poison) == -1)
 			goto out;
 		break;
 	case HQ_MSG_DONE:

@@ -25,7 +25,9 @@ enum hq_msg_type {
 	HQ_MSG_HELLO = 1,	/* w->s: version, slot, gen, pid */
 	HQ_MSG_CONFIG,		/* s->w: the worker's share of hq_config */
 	HQ_MSG_READY,		/* w->s: slot, gen; configured and idle */
-	HQ_MSG_WORK,		/* s->w: names in pending/, maybe gone */
+	HQ_MSG_WORK,		/* s->w: names in pending/, maybe gone; poison:
+				   0, or the worker deaths of a poison entry
+				   to settle without running its SQL */
 	HQ_MSG_DONE,		/* w->s: slot, gen, counts; the batch is over,
 				   the worker is idle */
 	HQ_MSG_PROGRESS,	/* w->s: slot, gen; alive inside a long batch */
@@ -42,6 +44,7 @@ struct hq_msg {
 	struct hq_config	 cfg;		/* CONFIG; owned by the message */
 	char			**names;	/* WORK; owned by the message */
 	size_t			 nnames;
+	uint32_t		 poison;	/* WORK */
 	uint32_t		 applied, failed, retried, dups; /* DONE */
 };
 

@@ -69,6 +69,8 @@ dispatch_one(struct sup *s, struct wslot *w)
 	memset(&m, 0, sizeof(m));
 	m.type = HQ_MSG_WORK;
 	m.nnames = w->ninhand;
+	if (w->ninhand == 1 && w->inhand[0]->poison)
+		m.poison = w->inhand[0]->crashes;
 	m.names = xcalloc(w->ninhand, sizeof(*m.names));
 	for (i = 0; i < w->ninhand; i++)
 		m.names[i] = w->inhand[i]->name;
@@ -208,16 +210,15 @@ dispatch_recover(struct wslot *w)
 			continue;
 		}
 		it->suspect = true;
-		if (alone && ++it->crashes >= SUP_MAX_CRASHES) {
-			log_warnx("%s: %d workers died applying it; moving "
-			    "it to failed/", it->name, it->crashes);
-			if (queue_fail(&s->q, s->q.pendingfd, it->name,
-			    "worker died applying it (poison entry)",
-			    it->crashes, w->slot) == -1)
-				log_warn("%s: move to failed/", it->name);
+		if (alone && ++it->crashes >= SUP_MAX_CRASHES &&
+		    !it->poison) {
+			/* Only a worker can tell whether the ledger has it
+			 * (it may die after its COMMIT): one will settle it
+			 * as applied or as a dead letter, without its SQL. */
+			log_warnx("%s: %d workers died applying it; a poison "
+			    "entry", it->name, it->crashes);
+			it->poison = true;
 			SUP_ADD(s, poisoned, 1);
-			pindex_forget(&s->idx, it);
-			continue;
 		}
 		pindex_push(&s->idx, it);
 	}

@@ -17,6 +17,7 @@ struct pitem {
 	bool		 suspect;	/* was in hand when a worker died */
 	bool		 seen;		/* pset_sweep bookkeeping */
 	uint8_t		 crashes;	/* worker deaths while alone in hand */
+	bool		 poison;	/* to be settled by the ledger, not run */
 	uint64_t	 seen_ns;	/* wall clock when first indexed */
 	char		 name[];
 };

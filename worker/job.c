@@ -417,8 +417,35 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 	HQ_FAULT("after_finish");
 }
 
+/* A poison entry: workers died applying it. Settle it without running its
+ * SQL: applied if the ledger has its id (the deaths came after COMMIT),
+ * else a dead letter. A database we cannot read leaves it READY, and
+ * job_finish returns it to pending/. */
+static void
+job_poison(struct worker *w, struct job *j, uint32_t deaths)
+{
+	char	err[256];
+	int	r;
+
+	if (j->state != JOB_READY)
+		return;
+	if (sqlapply_open(&w->sa, err, sizeof(err)) != SQLAPPLY_OK ||
+	    (r = sqlapply_applied(&w->sa, j->id)) == -1) {
+		log_warnx("%s: poison entry: ledger unreadable, requeued",
+		    j->name);
+		return;
+	}
+	if (r == 1)
+		j->state = JOB_DUP;
+	else {
+		job_fail(j, "%u workers died applying it (poison entry); its "
+		    "SQL was not run again", deaths);
+		j->attempts = deaths - 1;	/* job_finish adds one */
+	}
+}
+
 int
-job_run(struct worker *w, char **names, size_t n)
+job_run(struct worker *w, char **names, size_t n, uint32_t poison)
 {
 	size_t		i = 0, start, bytes;
 	uint64_t	t0 = now_mono_us();
@@ -438,7 +465,11 @@ job_run(struct worker *w, char **names, size_t n)
 		    i++)
 			job_claim(w, &w->jobs[i], names[i], &bytes);
 		HQ_FAULT("after_claim");
-		ret = job_apply(w, w->jobs + start, i - start);
+		if (poison > 0) {
+			for (size_t k = start; k < i; k++)
+				job_poison(w, &w->jobs[k], poison);
+		} else
+			ret = job_apply(w, w->jobs + start, i - start);
 		job_finish(w, w->jobs + start, i - start);
 	}
 	w->applied_total += w->n_applied;

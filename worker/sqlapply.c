@@ -168,9 +168,10 @@ sqlapply_run(sqlite3_stmt *st)
 enum sqlapply_outcome
 sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 {
-	char	 sql[256];
-	char	*msg = NULL;
-	int	 rc;
+	char		 sql[256];
+	char		*msg = NULL;
+	uint64_t	 deadline;
+	int		 rc;
 
 	if (s->db != NULL)
 		return SQLAPPLY_OK;
@@ -199,7 +200,18 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 	    "CREATE TABLE IF NOT EXISTS " SQLAPPLY_LEDGER "(id TEXT PRIMARY "
 	    "KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID;",
 	    s->sync_full ? "FULL" : "NORMAL");
-	if ((rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
+	/* Switching a rollback-journal database to WAL reads the schema
+	 * (shared lock) then needs an exclusive one: against a writer SQLite
+	 * skips the busy handler (deadlock avoidance) and fails at once. So
+	 * this waits by itself, up to the busy timeout. */
+	deadline = now_mono_us() + (uint64_t)s->busy_timeout_ms * 1000;
+	while (((rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg)) & 0xff) ==
+	    SQLITE_BUSY && now_mono_us() < deadline) {
+		sqlite3_free(msg);
+		msg = NULL;
+		usleep(2000);
+	}
+	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "set up %s: %s", s->path,
 		    msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
@@ -247,6 +259,21 @@ sqlapply_close(struct sqlapply *s)
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	s->db = NULL;
+}
+
+int
+sqlapply_applied(struct sqlapply *s, const char *id)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT 1 FROM "
+	    SQLAPPLY_LEDGER " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 void

@@ -63,6 +63,8 @@ enum sqlapply_outcome sqlapply_entry(struct sqlapply *s, const char *id,
 enum sqlapply_outcome sqlapply_commit(struct sqlapply *s, char *err,
 	    size_t errlen);
 void	sqlapply_rollback(struct sqlapply *s);
+/* 1 when id is in the ledger, 0 when not, -1 on error. */
+int	sqlapply_applied(struct sqlapply *s, const char *id);
 /* Delete ledger rows older than ledger_days; best effort. */
 void	sqlapply_prune(struct sqlapply *s);
 

@@ -72,7 +72,7 @@ struct worker {
 void	worker_main(const char *spec) __attribute__((noreturn));
 /* Apply the names of one WORK message. Returns 0, or -1 when the worker
  * must exit (STOP or EOF seen while backing off: entries requeued). */
-int	job_run(struct worker *w, char **names, size_t n);
+int	job_run(struct worker *w, char **names, size_t n, uint32_t poison);
 /* The flag TERM sets. */
 extern volatile sig_atomic_t worker_term;
 

@@ -185,7 +185,7 @@ worker_main(const char *spec)
 		}
 		switch (m.type) {
 		case HQ_MSG_WORK:
-			r = job_run(&w, m.names, m.nnames);
+			r = job_run(&w, m.names, m.nnames, m.poison);
 			proto_msg_free(&m);
 			if (r == -1) {
 				w.stopping = true;

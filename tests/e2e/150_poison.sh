@@ -11,7 +11,7 @@
 hq_sql "CREATE TABLE t(v INTEGER)"
 hq_drop 5_1.json '{"sql":"INSERT INTO t(v) VALUES (1)"}'
 HQ_FAULT=before_commit hq_start --workers 1
-hq_wait_log 10 'hqd: 5_1.json: 3 workers died applying it; moving it to failed/'
+hq_wait_log 10 'hqd: 5_1.json: 3 workers died applying it; a poison entry'
 hq_wait_drained 10
 assert_failed 5_1.json 'poison'
 assert_match "$(cat "$ROOT/failed/5_1.json.err")" '"attempts":3,' "attempts"

@@ -436,7 +436,7 @@ test_pindex_order(void)
 static void
 test_pindex_requeue(void)
 {
-	enum { OPS = 20000, MAXQ = 4096 };
+	enum { OPS = 20000, MAXQ = 1024 };
 	struct pindex	  p = { 0 };
 	struct pitem	 *hand[64], *it;
 	char		 *ref[MAXQ], *name;
@@ -485,7 +485,7 @@ test_pindex_requeue(void)
 		}
 		if (p.nheap != nref)
 			bad++;
-		if (i % 16 == 0 && !test_pindex_depth_ok(&p))
+		if (i % 64 == 0 && !test_pindex_depth_ok(&p))
 			bad++;
 	}
 	CHECK_EQ_INT(bad, 0);

@@ -116,6 +116,7 @@ test_proto_same(const struct hq_msg *a, const struct hq_msg *b)
 		CHECK(b->names != NULL);
 		for (i = 0; i < a->nnames && i < b->nnames; i++)
 			CHECK_EQ_STR(a->names[i], b->names[i]);
+		CHECK_EQ_INT(a->poison, b->poison);
 		break;
 	case HQ_MSG_DONE:
 		CHECK_EQ_INT(a->slot, b->slot);
@@ -500,7 +501,7 @@ static const struct test_proto_layout {
 	{ HQ_MSG_CONFIG, 13, { K_STR, K_STR, K_POS, K_INT, K_BOOL, K_INT,
 	    K_POS, K_POS, K_POS, K_BOOL, K_NSTR, K_INT, K_NSTR } },
 	{ HQ_MSG_READY, 2, { K_U32, K_U32 } },
-	{ HQ_MSG_WORK, 1, { K_NAMES } },
+	{ HQ_MSG_WORK, 2, { K_NAMES, K_U32 } },
 	{ HQ_MSG_DONE, 6, { K_U32, K_U32, K_U32, K_U32, K_U32, K_U32 } },
 	{ HQ_MSG_PROGRESS, 2, { K_U32, K_U32 } },
 	{ HQ_MSG_STOP, 0, { K_U32 } },
@@ -900,7 +901,7 @@ test_decode_huge_count(void)
 	    0xff };
 	static const unsigned char map32[] = { 0xdf, 0xff, 0xff, 0xff,
 	    0xff };
-	static const unsigned char work[] = { 0x92, HQ_MSG_WORK, 0xdd,
+	static const unsigned char work[] = { 0x93, HQ_MSG_WORK, 0xdd,
 	    0x7f, 0xff, 0xff, 0xff };
 
 	test_proto_refuse(__LINE__, array32, sizeof(array32));
