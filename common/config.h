@@ -34,7 +34,6 @@ struct hq_config {
 	int		 log_level;		/* enum log_level */
 	char		*shm_name;		/* NULL: derived from the root */
 	char		*group;			/* producers' group, NULL: none */
-	char		*http;			/* NULL: off */
 };
 
 /* What an option's value means. */

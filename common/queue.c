@@ -253,10 +253,15 @@ queue_requeue_dir(struct queue *q, int dirfd)
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_type == DT_DIR)
+		struct stat st;
+
+		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN &&
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode)))
 			continue;
-		if (renameat(dirfd, de->d_name, q->pendingfd, de->d_name) ==
-		    -1) {
+		/* Never over a pending entry of the same name: both stay. */
+		if (renameat2(dirfd, de->d_name, q->pendingfd, de->d_name,
+		    RENAME_NOREPLACE) == -1) {
 			log_warn("requeue %s", de->d_name);
 			continue;
 		}

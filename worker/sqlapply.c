@@ -69,10 +69,13 @@ sqlapply_auth_cb(void *arg, int action, const char *a1, const char *a2,
 	case SQLITE_DROP_INDEX:
 	case SQLITE_DROP_TRIGGER:
 	case SQLITE_DROP_TEMP_TRIGGER:
-		/* The table is a1 for writes and DROP TABLE, a2 for ALTER
-		 * and for index and trigger statements. */
-		if ((a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0) ||
-		    (a2 != NULL && strcasecmp(a2, SQLAPPLY_LEDGER) == 0)) {
+		/* The table is a1 for writes and DROP TABLE (a2 of an
+		 * UPDATE is a column), a2 for ALTER and for index and
+		 * trigger statements. */
+		if (action != SQLITE_INSERT && action != SQLITE_UPDATE &&
+		    action != SQLITE_DELETE && action != SQLITE_DROP_TABLE)
+			a1 = a2;
+		if (a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0) {
 			s->denied = "entries may not touch hq's ledger table";
 			return SQLITE_DENY;
 		}

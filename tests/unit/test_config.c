@@ -67,8 +67,9 @@ test_config_bad(struct hq_config *c, const char *flag, const char *value,
 
 	if (o == NULL)
 		return;
-	size = o->type == CONFIG_STR ? sizeof(char *) : o->type ==
-	    CONFIG_BOOL || o->type == CONFIG_SYNC ? sizeof(bool) : sizeof(int);
+	size = o->type == CONFIG_STR ? sizeof(char *) : o->type == CONFIG_MS ?
+	    sizeof(int64_t) : o->type == CONFIG_BOOL || o->type ==
+	    CONFIG_SYNC ? sizeof(bool) : sizeof(int);
 	memcpy(before, (char *)c + o->offset, size);
 	if (config_set(c, o, value, "ORIGIN", err, sizeof(err)) != -1) {
 		fprintf(stderr, "--%s '%s' accepted\n", flag, value);
@@ -138,11 +139,14 @@ test_table(void)
 		CHECK(o->help != NULL && o->arg != NULL);
 		CHECK(o->offset < sizeof(c));
 		if (o->type == CONFIG_INT || o->type == CONFIG_MS) {
-			int v = *(int *)(void *)((char *)&c + o->offset);
+			const char *f = (const char *)&c + o->offset;
+			long long v = o->type == CONFIG_MS ?
+			    *(const int64_t *)(const void *)f :
+			    *(const int *)(const void *)f;
 
 			CHECK(o->min <= o->max);
 			if (v < o->min || v > o->max) {
-				fprintf(stderr, "--%s default %d outside "
+				fprintf(stderr, "--%s default %lld outside "
 				    "%ld..%ld\n", o->flag, v, o->min, o->max);
 				hqtest_failures++;
 			}

@@ -229,7 +229,6 @@ test_roundtrip_config(void)
 	CHECK_EQ_INT(out.cfg.workers, 0);
 	CHECK_EQ_INT(out.cfg.poll_interval_ms, 0);
 	CHECK(out.cfg.group == NULL);
-	CHECK(out.cfg.http == NULL);
 	CHECK(out.cfg.log_file == NULL);
 	CHECK(out.cfg.shm_name == NULL);
 	proto_msg_free(&out);

@@ -513,6 +513,30 @@ test_guards_ledger_schema(void)
 	}
 }
 
+/* The guard is about the ledger table, not about a name: a column that
+ * happens to be called hq_ledger in an application table is fair game. */
+static void
+test_guards_no_false_positive(void)
+{
+	struct sqlapply	s;
+	char		err[ERRLEN];
+
+	REQUIRE(test_sql_open(&s, 1000));
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "f1", "CREATE TABLE w(id INTEGER PRIMARY KEY, hq_ledger)",
+	    SQLAPPLY_OK, err);
+	APPLY(&s, "f2", "INSERT INTO w(id, hq_ledger) VALUES (1, 'a')",
+	    SQLAPPLY_OK, err);
+	APPLY(&s, "f3", "UPDATE w SET hq_ledger = 'b' WHERE id = 1",
+	    SQLAPPLY_OK, err);
+	APPLY(&s, "f4", "CREATE INDEX w_l ON w(hq_ledger)", SQLAPPLY_OK, err);
+	APPLY(&s, "f5", "SELECT hq_ledger FROM w", SQLAPPLY_OK, err);
+	CHECK_EQ_INT(sqlapply_commit(&s, err, sizeof(err)), SQLAPPLY_OK);
+	CHECK_EQ_INT(test_sql_int_query("SELECT count(*) FROM w WHERE "
+	    "hq_ledger = 'b'"), 1);
+	test_sql_close(&s);
+}
+
 /*
  * What the hole above costs: a trigger that makes every ledger insert
  * fail turns every later entry into a "duplicate", skipped and removed
@@ -951,6 +975,7 @@ static const struct hqtest tests[] = {
 	{ "or_rollback_txn_lost", test_or_rollback_txn_lost },
 	{ "guards", test_guards },
 	{ "guards_ledger_schema", test_guards_ledger_schema },
+	{ "guards_no_false_positive", test_guards_no_false_positive },
 	{ "ledger_tamper_never_skips", test_ledger_tamper_never_skips },
 	{ "pragma_allowed", test_pragma_allowed },
 	{ "params", test_params },
