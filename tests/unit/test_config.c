@@ -116,7 +116,6 @@ test_defaults(void)
 	CHECK_EQ_INT(c.log_level, LOG_LEVEL_INFO);
 	CHECK(c.shm_name == NULL);
 	CHECK(c.group == NULL);
-	CHECK(c.http == NULL);
 	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
 	config_free(&c);
 	CHECK(c.root == NULL && c.db == NULL);
