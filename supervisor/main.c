@@ -245,7 +245,7 @@ main(int argc, char **argv)
 		worker_main(argv[2]);
 
 	memset(&s, 0, sizeof(s));
-	s.lockfd = s.ifd = -1;
+	s.lockfd = s.ifd = s.notify_fd = -1;
 	log_init("hqd", LOG_LEVEL_INFO);
 	config_defaults(&s.cfg);
 	main_args(&s, argc, argv, &check);
@@ -269,6 +269,7 @@ main(int argc, char **argv)
 	main_trust(&s);
 	main_check_db(&s);
 	s.loop = ev_default_loop(EVFLAG_AUTO);
+	notify_init(&s);
 	if (stats_start(&s, err, sizeof(err)) == -1) {
 		log_warnx("stats: %s", err);
 		return HQ_EX_CONFIG;
@@ -310,6 +311,7 @@ main(int argc, char **argv)
 		    (unsigned long long)t.retried);
 	}
 	stats_stop(&s);
+	notify_close(&s);
 	watch_stop(&s);
 	workers_free(&s);
 	pindex_free(&s.idx);

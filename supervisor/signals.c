@@ -52,6 +52,7 @@ signals_drain(struct sup *s, const char *why)
 	if (s->phase != SUP_RUNNING)
 		return;
 	s->phase = SUP_DRAINING;
+	notify_send(s, "STOPPING=1\nSTATUS=draining: %s", why);
 	log_info("%s: draining (%d workers, up to %d ms)", why,
 	    workers_alive(s), (int)s->cfg.shutdown_timeout_ms);
 	watch_stop(s);

@@ -8,7 +8,9 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "common/channel.h"
 #include "common/config.h"
@@ -73,6 +75,11 @@ struct sup {
 	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
 	struct pindex		 idx;
 	char			 exe[4096];	/* our binary, for workers */
+	int			 notify_fd;	/* systemd, -1 when not asked */
+	struct sockaddr_un	 notify_addr;
+	socklen_t		 notify_len;
+	uint64_t		 watchdog_us;	/* 0: no watchdog */
+	bool			 ready_sent;
 	struct pset		 badnames;	/* reported once each */
 	struct wslot		 slots[HQ_MAX_WORKERS];
 	int			 nslots;
@@ -127,6 +134,15 @@ void	stats_slot(struct wslot *);
 void	stats_gauges(struct sup *);
 /* Heartbeat, timeouts, idle exit. */
 void	stats_tick(struct sup *);
+/* After a worker became ready: the first time all are, tell systemd. */
+void	stats_ready(struct sup *);
+
+/* notify.c */
+/* Read and clear $NOTIFY_SOCKET and $WATCHDOG_USEC. */
+void	notify_init(struct sup *);
+void	notify_send(struct sup *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	notify_close(struct sup *);
 
 /* signals.c */
 void	signals_start(struct sup *);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* notify.c: systemd's notification protocol, spoken directly (one datagram
+ * per message on $NOTIFY_SOCKET), so hqd needs no libsystemd and runs the
+ * same without systemd. READY=1 once every worker is up and the watcher is
+ * armed, STATUS= with the queue at each tick, WATCHDOG=1 at each tick only
+ * while every worker is alive, STOPPING=1 when the drain starts. Runs in
+ * hqd only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "supervisor/sup.h"
+
+void
+notify_init(struct sup *s)
+{
+	const char	*path = getenv("NOTIFY_SOCKET"), *wd;
+	size_t		 len;
+
+	s->notify_fd = -1;
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(s->notify_addr.sun_path))
+		return;
+	memset(&s->notify_addr, 0, sizeof(s->notify_addr));
+	s->notify_addr.sun_family = AF_UNIX;
+	memcpy(s->notify_addr.sun_path, path, len);
+	if (path[0] == '@')
+		s->notify_addr.sun_path[0] = '\0';	/* abstract socket */
+	s->notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    len);
+	if ((s->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
+	    -1)
+		log_warn("NOTIFY_SOCKET: socket");
+	/* The watchdog wants a ping at least every WATCHDOG_USEC / 2. */
+	if ((wd = getenv("WATCHDOG_USEC")) != NULL &&
+	    (s->watchdog_us = strtoull(wd, NULL, 10)) > 0) {
+		const char *pid = getenv("WATCHDOG_PID");
+
+		if (pid != NULL && strtol(pid, NULL, 10) != (long)getpid())
+			s->watchdog_us = 0;
+	}
+	/* Children must not talk to systemd in our name. */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+}
+
+void
+notify_send(struct sup *s, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+	int	n;
+
+	if (s->notify_fd == -1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n <= 0 || (size_t)n >= sizeof(msg))
+		return;
+	if (sendto(s->notify_fd, msg, (size_t)n, MSG_NOSIGNAL,
+	    (struct sockaddr *)&s->notify_addr, s->notify_len) == -1)
+		log_warn("notify systemd");
+}
+
+void
+notify_close(struct sup *s)
+{
+	if (s->notify_fd != -1)
+		close(s->notify_fd);
+	s->notify_fd = -1;
+}
