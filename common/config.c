@@ -75,6 +75,9 @@ const struct config_option config_options[] = {
 	  "NAME", "stats segment name (default derived from the root)" },
 	{ "group", { "HQ_GROUP" }, CONFIG_STR, OFF(group), 0, 0, "GROUP",
 	  "let this group's members enqueue (tree mode 2770)" },
+	{ "allow-network-fs", { "HQ_ALLOW_NETWORK_FS" }, CONFIG_BOOL,
+	  OFF(allow_network_fs), 0, 0, "true|false",
+	  "run with the queue or database on NFS, CIFS... (default false)" },
 };
 const size_t config_noptions = nitems(config_options);
 

@@ -34,6 +34,7 @@ struct hq_config {
 	int		 log_level;		/* enum log_level */
 	char		*shm_name;		/* NULL: derived from the root */
 	char		*group;			/* producers' group, NULL: none */
+	bool		 allow_network_fs;	/* run on NFS, CIFS... anyway */
 };
 
 /* What an option's value means. */

@@ -58,17 +58,39 @@ queue_mkdirs(const char *path, int mode)
 	return 0;
 }
 
+static const struct { const char *name; size_t off; } queue_dirs[] = {
+	{ HQ_DIR_TMP, offsetof(struct queue, tmpfd) },
+	{ HQ_DIR_PENDING, offsetof(struct queue, pendingfd) },
+	{ HQ_DIR_PROCESSING, offsetof(struct queue, processingfd) },
+	{ HQ_DIR_COMPLETED, offsetof(struct queue, completedfd) },
+	{ HQ_DIR_FAILED, offsetof(struct queue, failedfd) },
+};
+
+#define QUEUE_FD(q, i)	(*(int *)(void *)((char *)(q) + queue_dirs[i].off))
+
+int
+queue_reopen(struct queue *q, int mode)
+{
+	size_t	i;
+	int	fd, ret = 0;
+
+	for (i = 0; i < nitems(queue_dirs); i++) {
+		if ((fd = queue_subdir(q->rootfd, queue_dirs[i].name, true,
+		    mode)) == -1) {
+			ret = -1;
+			continue;
+		}
+		if (QUEUE_FD(q, i) != -1)
+			close(QUEUE_FD(q, i));
+		QUEUE_FD(q, i) = fd;
+	}
+	return ret;
+}
+
 int
 queue_open(struct queue *q, const char *root, bool create, int mode,
     char *err, size_t errlen)
 {
-	static const struct { const char *name; size_t off; } dirs[] = {
-		{ HQ_DIR_TMP, offsetof(struct queue, tmpfd) },
-		{ HQ_DIR_PENDING, offsetof(struct queue, pendingfd) },
-		{ HQ_DIR_PROCESSING, offsetof(struct queue, processingfd) },
-		{ HQ_DIR_COMPLETED, offsetof(struct queue, completedfd) },
-		{ HQ_DIR_FAILED, offsetof(struct queue, failedfd) },
-	};
 	char	real[PATH_MAX];
 	size_t	i;
 
@@ -87,15 +109,16 @@ queue_open(struct queue *q, const char *root, bool create, int mode,
 		goto fail;
 	}
 	q->root = xstrdup(real);
-	for (i = 0; i < nitems(dirs); i++) {
-		int fd = queue_subdir(q->rootfd, dirs[i].name, create, mode);
+	for (i = 0; i < nitems(queue_dirs); i++) {
+		int fd = queue_subdir(q->rootfd, queue_dirs[i].name, create,
+		    mode);
 
 		if (fd == -1) {
-			snprintf(err, errlen, "%s/%s: %s", real, dirs[i].name,
-			    strerror(errno));
+			snprintf(err, errlen, "%s/%s: %s", real,
+			    queue_dirs[i].name, strerror(errno));
 			goto fail;
 		}
-		*(int *)(void *)((char *)q + dirs[i].off) = fd;
+		QUEUE_FD(q, i) = fd;
 	}
 	return 0;
 fail:

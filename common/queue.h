@@ -30,6 +30,10 @@ struct queue_name {
 int	queue_open(struct queue *q, const char *root, bool create, int mode,
 	    char *err, size_t errlen);
 void	queue_close(struct queue *q);
+/* Someone removed folders of the tree under a running hqd: make what is
+ * missing (mode) and point the fds at the folders now there. 0, or -1
+ * when a folder could not be made (the others are still updated). */
+int	queue_reopen(struct queue *q, int mode);
 
 /* True when name is "{1..10}_{SEQ}.json|.msgpack", SEQ of [A-Za-z0-9_-],
  * at most HQ_NAME_MAX bytes; fills *qn when not NULL. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/hq.h"
@@ -135,6 +136,112 @@ main_args(struct sup *s, int argc, char **argv, bool *check)
 	}
 	if (config_check(&s->cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "hqd: %s\n", err);
+		exit(HQ_EX_CONFIG);
+	}
+}
+
+/* File systems where SQLite's locks and the queue's renames cannot be
+ * trusted: NFS, SMB/CIFS, Ceph, AFS, Coda, NCP, 9p. FUSE is only warned
+ * about: the root file system of a rootless container is often
+ * fuse-overlayfs, while sshfs or glusterfs are FUSE too. Magic numbers
+ * from <linux/magic.h> and statfs(2), spelled out here because not every
+ * one is in the header. */
+static const struct {
+	unsigned long	 magic;
+	const char	*name;
+	const char	*test;		/* HQ_TEST_FSTYPE value */
+} main_netfs[] = {
+	{ 0x6969, "NFS", "nfs" },
+	{ 0x517b, "SMB", "smb" },
+	{ 0xfe534d42, "SMB2", "smb2" },
+	{ 0xff534d42, "CIFS", "cifs" },
+	{ 0x00c36400, "Ceph", "ceph" },
+	{ 0x5346414f, "AFS", "afs" },
+	{ 0x6b414653, "AFS", "kafs" },
+	{ 0x73757245, "Coda", "coda" },
+	{ 0x564c, "NCP", "ncp" },
+	{ 0x01021997, "9p", "9p" },
+	{ 0x65735546, "FUSE", "fuse" },		/* warned only */
+};
+
+/* The file system type of path, or of its nearest existing parent (the
+ * database's directory may not exist yet). -1 when nothing answers. */
+static int
+main_fstype(const char *path, unsigned long *magic)
+{
+	char		 buf[PATH_MAX];
+	struct statfs	 sf;
+	size_t		 i;
+
+#ifdef HQ_TESTING
+	const char	*t = getenv("HQ_TEST_FSTYPE");
+
+	/* Tests cannot mount NFS: this forces what statfs would say. */
+	if (t != NULL && *t != '\0') {
+		for (i = 0; i < nitems(main_netfs); i++)
+			if (strcmp(t, main_netfs[i].test) == 0) {
+				*magic = main_netfs[i].magic;
+				return 0;
+			}
+		*magic = 0xef53;	/* anything local: ext4 */
+		return 0;
+	}
+#endif
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (i = 0; i < 64; i++) {
+		if (statfs(buf, &sf) == 0) {
+			*magic = (unsigned long)sf.f_type;
+			return 0;
+		}
+		if (errno != ENOENT || strcmp(buf, "/") == 0 ||
+		    strcmp(buf, ".") == 0)
+			return -1;
+		snprintf(buf, sizeof(buf), "%s", dirname(buf));
+	}
+	return -1;
+}
+
+/* Refuse a queue root or database on a network file system (exit 78)
+ * unless --allow-network-fs: rename(2) and SQLite's locks are what
+ * exactly-once rests on, and neither holds there. */
+static void
+main_check_fs(struct sup *s)
+{
+	const char	*what[] = { "queue root", "database" };
+	const char	*path[] = { s->q.root, s->cfg.db };
+	unsigned long	 magic;
+	size_t		 i, j;
+
+	for (i = 0; i < nitems(path); i++) {
+		if (main_fstype(path[i], &magic) == -1) {
+			log_warn("statfs %s", path[i]);
+			continue;
+		}
+		for (j = 0; j < nitems(main_netfs); j++)
+			if ((unsigned long)(uint32_t)magic ==
+			    main_netfs[j].magic)
+				break;
+		if (j == nitems(main_netfs))
+			continue;
+		if (main_netfs[j].magic == 0x65735546) {
+			log_warnx("%s %s is on FUSE: if that is a network "
+			    "file system (sshfs, glusterfs, s3fs...), stop: "
+			    "locks and renames are not reliable there",
+			    what[i], path[i]);
+			continue;
+		}
+		if (s->cfg.allow_network_fs) {
+			log_warnx("%s %s is on %s: allowed by "
+			    "--allow-network-fs (HQ_ALLOW_NETWORK_FS), at the "
+			    "risk of lost or doubled entries", what[i], path[i],
+			    main_netfs[j].name);
+			continue;
+		}
+		log_warnx("%s %s is on %s, a network file system: refusing "
+		    "(SQLite locking and rename atomicity are not reliable "
+		    "there; use a local file system, or --allow-network-fs / "
+		    "HQ_ALLOW_NETWORK_FS=true at your own risk)", what[i],
+		    path[i], main_netfs[j].name);
 		exit(HQ_EX_CONFIG);
 	}
 }
@@ -265,6 +372,7 @@ main(int argc, char **argv)
 		log_warnx("queue root: %s", err);
 		return HQ_EX_CANTCREAT;
 	}
+	main_check_fs(&s);
 	main_lock(&s);
 	main_trust(&s);
 	main_check_db(&s);

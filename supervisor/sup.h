@@ -68,6 +68,7 @@ struct sup {
 	bool			 polling;	/* mode: polling, not inotify */
 	bool			 polling_asked;	/* USE_EVENT_LOOP=false */
 	int			 ifd;		/* inotify, -1 when off */
+	ino_t			 pending_ino;	/* the pending/ being watched */
 	ev_io			 inotify_io;
 	ev_timer		 rescan_timer;	/* maintenance / polling */
 	ev_timer		 tick_timer;	/* heartbeat, timeouts */

@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -39,20 +41,32 @@ watch_polling(struct sup *s, const char *why)
 static int
 watch_inotify_open(struct sup *s)
 {
-	char	path[PATH_MAX];
-	int	fd;
+	struct stat	st;
+	char		path[PATH_MAX];
+	int		fd;
 
 	snprintf(path, sizeof(path), "%s/%s", s->q.root, HQ_DIR_PENDING);
 	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
 		log_warn("inotify_init1");
 		return -1;
 	}
+#ifdef HQ_TESTING
+	/* The tests cannot exhaust the machine's inotify watches. */
+	if (getenv("HQ_TEST_INOTIFY_FAIL") != NULL) {
+		errno = ENOSPC;
+		log_warn("inotify_add_watch %s (HQ_TEST_INOTIFY_FAIL)", path);
+		close(fd);
+		return -1;
+	}
+#endif
 	if (inotify_add_watch(fd, path, WATCH_MASK) == -1) {
 		log_warn("inotify_add_watch %s", path);
 		close(fd);
 		return -1;
 	}
 	s->ifd = fd;
+	if (stat(path, &st) == 0)
+		s->pending_ino = st.st_ino;
 	ev_io_init(&s->inotify_io, watch_inotify_cb, fd, EV_READ);
 	ev_io_start(s->loop, &s->inotify_io);
 	return 0;
@@ -103,8 +117,6 @@ watch_stop(struct sup *s)
 static void
 watch_restart(struct sup *s, const char *why)
 {
-	char	err[512];
-
 	watch_inotify_close(s);
 	SUP_ADD(s, watcher_restarts, 1);
 	log_warnx("inotify watch lost (%s), restart %llu of %d", why,
@@ -115,15 +127,8 @@ watch_restart(struct sup *s, const char *why)
 		return;
 	}
 	/* Recreate whatever was removed, then watch the new pending/. */
-	{
-		struct queue nq;
-
-		if (queue_open(&nq, s->q.root, true, 0750, err,
-		    sizeof(err)) == -1)
-			log_warnx("queue: %s", err);
-		else
-			queue_close(&nq);
-	}
+	if (queue_reopen(&s->q, 0750) == -1)
+		log_warn("recreate the queue tree under %s", s->q.root);
 	if (watch_inotify_open(s) == -1)
 		watch_polling(s, "inotify cannot be restarted");
 }
@@ -180,14 +185,32 @@ watch_rescan(struct sup *s, const char *why)
 {
 	DIR		*d;
 	struct dirent	*de;
+	struct stat	 st;
 	int		 fd;
 
 	if (s->phase != SUP_RUNNING)
 		return;
 	SUP_ADD(s, rescans, 1);
 	log_debug("rescan (%s)", why);
-	if ((fd = openat(s->q.rootfd, HQ_DIR_PENDING, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+	fd = openat(s->q.rootfd, HQ_DIR_PENDING, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	/* inotify says nothing when pending/ is removed while we hold it
+	 * open, nor when another folder takes its name: the scan checks. */
+	if ((fd == -1 && errno == ENOENT) || (fd != -1 &&
+	    fstat(fd, &st) == 0 && s->ifd != -1 && st.st_ino != s->pending_ino)) {
+		if (fd != -1)
+			close(fd);
+		if (s->polling) {
+			log_warnx("%s/%s is gone: recreating it", s->q.root,
+			    HQ_DIR_PENDING);
+			if (queue_reopen(&s->q, 0750) == -1)
+				log_warn("recreate the queue tree");
+		} else
+			watch_restart(s, "pending/ was removed or replaced");
+		fd = openat(s->q.rootfd, HQ_DIR_PENDING, O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		log_warn("rescan %s/%s", s->q.root, HQ_DIR_PENDING);
 		if (fd != -1)
 			close(fd);

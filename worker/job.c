@@ -141,6 +141,28 @@ fail:
 	return -1;
 }
 
+/* ENOENT on a claim: the entry is gone, or someone removed our folder
+ * under us. In the second case, rebuild the tree and our folder (once per
+ * claim) so the claim can be tried again. */
+static int
+job_reopen(struct worker *w)
+{
+	struct stat	st;
+	int		fd;
+
+	if (fstat(w->wdirfd, &st) == 0 && st.st_nlink > 0)
+		return -1;		/* our folder is fine: entry gone */
+	log_warnx("processing/w%d was removed: recreating the tree", w->slot);
+	if (queue_reopen(&w->q, 0750) == -1 ||
+	    (fd = queue_worker_dir(&w->q, w->slot, true)) == -1) {
+		log_warn("recreate processing/w%d", w->slot);
+		return -1;
+	}
+	close(w->wdirfd);
+	w->wdirfd = fd;
+	return 0;
+}
+
 /* Claim, read, decode. Leaves j UNCLAIMED, READY or FAILED. */
 static void
 job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
@@ -158,7 +180,9 @@ job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 	/* By path from the root, not pendingfd: a pending/ that an operator
 	 * removed and hqd recreated is the one producers now use. */
 	snprintf(path, sizeof(path), HQ_DIR_PENDING "/%s", name);
-	if (renameat(w->q.rootfd, path, w->wdirfd, name) == -1) {
+	if (renameat(w->q.rootfd, path, w->wdirfd, name) == -1 &&
+	    !(errno == ENOENT && job_reopen(w) == 0 &&
+	    renameat(w->q.rootfd, path, w->wdirfd, name) == 0)) {
 		/* Gone: applied by another worker, or removed. */
 		if (errno != ENOENT)
 			log_warn("claim %s: rename", name);
