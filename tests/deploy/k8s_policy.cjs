@@ -1,0 +1,87 @@
+// k8s_policy.cjs TOOLS DIR: what deploy/k8s promises beyond the schemas:
+// hqd a native sidecar sharing the queue and /dev/shm with the
+// application, probes by hqctl health, a grace period above the drain
+// budget, the restricted pod security profile, requests and limits, and a
+// KEDA ScaledObject on the summed queue depth with a fallback.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const YAML = require(path.join(path.resolve(process.argv[2]), "node_modules", "yaml"));
+const dir = process.argv[3];
+
+const objs = [];
+for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")))
+	for (const d of YAML.parseAllDocuments(fs.readFileSync(path.join(dir, f), "utf8")))
+		if (d.toJS()) objs.push(d.toJS());
+let bad = 0;
+const check = (ok, what) => { if (!ok) { console.log("policy: " + what); bad++; } };
+const find = (kind) => objs.filter((o) => o.kind === kind);
+
+const dep = find("Deployment")[0];
+check(dep, "no Deployment");
+const pod = dep.spec.template.spec;
+const hqd = (pod.initContainers || []).find((c) => c.name === "hqd");
+check(hqd, "no init container hqd");
+check(hqd.restartPolicy === "Always", "hqd is not a native sidecar (restartPolicy: Always)");
+const app = pod.containers[0];
+const env = (c, n) => ((c.env || []).find((e) => e.name === n) || {}).value;
+
+// Shared volumes.
+const vol = (n) => pod.volumes.find((v) => v.name === n);
+const mountOf = (c, p) => (c.volumeMounts || []).find((m) => m.mountPath === p);
+const shmH = mountOf(hqd, "/dev/shm"), shmA = mountOf(app, "/dev/shm");
+check(shmH && shmA && shmH.name === shmA.name, "/dev/shm not one volume in both containers");
+check(shmH && vol(shmH.name).emptyDir && vol(shmH.name).emptyDir.medium === "Memory",
+    "/dev/shm is not a memory-backed emptyDir");
+const root = env(hqd, "QUEUE_BASE_DIR");
+check(root && env(app, "QUEUE_BASE_DIR") === root, "QUEUE_BASE_DIR differs between the containers");
+// The volume holding the queue root: the longest mount path above it.
+const under = (c, p) => (c.volumeMounts || []).filter((m) => p === m.mountPath ||
+    p.startsWith(m.mountPath.replace(/\/$/, "") + "/")).sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+const qH = under(hqd, root), qA = under(app, root);
+check(qH && qA && qH.name === qA.name, "the queue is not one volume in both containers");
+// An emptyDir is mode 0777: hqd refuses a world-writable root (exit 78),
+// so the root must be a folder inside the volume, not its mount point.
+check(qH && qH.mountPath !== root, "the queue root is a volume's mount point (world-writable: hqd refuses it)");
+check(!mountOf(app, path.dirname(env(hqd, "HIVE_DB"))), "the application mounts hqd's database");
+
+// Probes: exec hqctl health, all three.
+for (const p of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+	const cmd = hqd[p] && hqd[p].exec && hqd[p].exec.command;
+	check(cmd && cmd.join(" ") === "/usr/bin/hqctl health", `hqd ${p} is not exec hqctl health`);
+}
+const drain = Number(env(hqd, "HQ_SHUTDOWN_TIMEOUT") || 10);
+check(pod.terminationGracePeriodSeconds > drain + 5,
+    `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} not above the drain budget ${drain} s`);
+
+// Restricted pod security standard.
+const psc = pod.securityContext || {};
+check(psc.runAsNonRoot === true, "runAsNonRoot");
+check(psc.runAsUser > 0, "runAsUser is root or unset");
+check(psc.seccompProfile && psc.seccompProfile.type === "RuntimeDefault", "seccompProfile RuntimeDefault");
+for (const c of [...(pod.initContainers || []), ...pod.containers]) {
+	const sc = c.securityContext || {};
+	check(sc.allowPrivilegeEscalation === false, `${c.name}: allowPrivilegeEscalation`);
+	check(sc.readOnlyRootFilesystem === true, `${c.name}: readOnlyRootFilesystem`);
+	check(sc.capabilities && JSON.stringify(sc.capabilities.drop) === '["ALL"]', `${c.name}: capabilities drop ALL`);
+	check(!sc.privileged && !(sc.capabilities.add || []).length, `${c.name}: privileged or added capabilities`);
+	const r = c.resources || {};
+	check(r.requests && r.requests.cpu && r.requests.memory, `${c.name}: requests`);
+	check(r.limits && r.limits.memory, `${c.name}: memory limit`);
+}
+const ann = dep.spec.template.metadata.annotations || {};
+check(ann["prometheus.io/scrape"] === "true" && ann["prometheus.io/port"], "Prometheus scrape annotations");
+
+// KEDA.
+const so = find("ScaledObject")[0];
+check(so, "no ScaledObject");
+check(so.spec.scaleTargetRef.name === dep.metadata.name && so.spec.scaleTargetRef.kind === "Deployment",
+    "ScaledObject does not target the Deployment");
+const t = so.spec.triggers.find((x) => x.type === "prometheus");
+check(t, "no prometheus trigger");
+check(/^sum\(\s*hq_queue_depth\b/.test(t.metadata.query), "trigger query is not sum(hq_queue_depth...)");
+check(t.metadata.ignoreNullValues === "false", 'ignoreNullValues is not "false"');
+check(so.spec.fallback && so.spec.fallback.replicas >= 1 && so.spec.fallback.failureThreshold >= 1, "no fallback");
+check(so.spec.minReplicaCount >= 1, "minReplicaCount 0 would drop every pod's queue");
+console.log(`policy: ${bad} problems`);
+process.exit(bad ? 1 : 0);
