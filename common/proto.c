@@ -189,10 +189,12 @@ proto_get_str(const msgpack_object *o, char **v, bool nullable)
 		*v = NULL;
 		return 0;
 	}
-	if (o->type != MSGPACK_OBJECT_STR ||
-	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+	/* msgpack-c gives an empty str a NULL pointer: no memchr on it. */
+	if (o->type != MSGPACK_OBJECT_STR || (o->via.str.size > 0 &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
 		return -1;
-	*v = xstrndup(o->via.str.ptr, o->via.str.size);
+	*v = o->via.str.size > 0 ? xstrndup(o->via.str.ptr, o->via.str.size) :
+	    xstrdup("");
 	return 0;
 }
 

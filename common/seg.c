@@ -287,12 +287,15 @@ seg_hist_quantile(const struct seg_hist *h, double q)
 {
 	uint64_t	total = 0, want, run = 0;
 	unsigned	b;
+	double		x;
 
 	for (b = 0; b < HQ_HIST_BUCKETS; b++)
 		total += SEG_GET(h->bucket[b]);
 	if (total == 0)
 		return 0;
-	want = (uint64_t)(q * (double)total);
+	/* A hostile segment can hold any total: no double->u64 overflow. */
+	x = q * (double)total;
+	want = x >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)x;
 	if (want >= total)
 		want = total - 1;
 	for (b = 0; b < HQ_HIST_BUCKETS; b++) {
