@@ -253,8 +253,13 @@ queue_worker_dir(struct queue *q, int slot, bool create)
 {
 	char	name[32];
 
-	snprintf(name, sizeof(name), "w%d", slot);
-	return queue_subdir(q->processingfd, name, create, 0750);
+	/* From the root by path: a processing/ recreated since we opened
+	 * the tree is the one to use. */
+	if (create && mkdirat(q->rootfd, HQ_DIR_PROCESSING, 0750) == -1 &&
+	    errno != EEXIST)
+		return -1;
+	snprintf(name, sizeof(name), HQ_DIR_PROCESSING "/w%d", slot);
+	return queue_subdir(q->rootfd, name, create, 0750);
 }
 
 /* Move every non-directory entry of dirfd into pending/. Dot files are
@@ -316,7 +321,8 @@ queue_requeue_all(struct queue *q)
 	long		 total, n;
 	int		 fd;
 
-	if ((total = queue_requeue_dir(q, q->processingfd)) == -1)
+	if (queue_reopen(q, 0750) == -1 ||
+	    (total = queue_requeue_dir(q, q->processingfd)) == -1)
 		return -1;
 	if ((fd = dup(q->processingfd)) == -1)
 		return -1;

@@ -248,7 +248,7 @@ main_check_fs(struct sup *s)
 
 /* One hqd per root: an flock on the root's lock file, which the kernel
  * drops with the process, so no stale lock survives a crash. */
-static void
+void
 main_lock(struct sup *s)
 {
 	char	buf[32];
@@ -267,8 +267,17 @@ main_lock(struct sup *s)
 		buf[strcspn(buf, "\n")] = '\0';
 		log_warnx("root %s is held by hqd pid %s", s->q.root,
 		    buf[0] ? buf : "(unknown)");
+		if (s->lockfd != -1) {
+			/* We ran, lost our lock file, and another hqd took
+			 * the new one: two must not apply; we leave. */
+			close(fd);
+			signals_drain(s, "lock taken by another hqd");
+			return;
+		}
 		exit(HQ_EX_TEMPFAIL);
 	}
+	if (s->lockfd != -1)
+		close(s->lockfd);
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_warn("write pid to %s", HQ_LOCK_FILE);

@@ -145,6 +145,11 @@ void	notify_send(struct sup *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	notify_close(struct sup *);
 
+/* main.c */
+/* Take (or take again) the root lock; exits 75 at start when another hqd
+ * holds it, drains when that happens later. */
+void	main_lock(struct sup *);
+
 /* signals.c */
 void	signals_start(struct sup *);
 /* Begin the drain (TERM, INT, idle exit); idempotent. */

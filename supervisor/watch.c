@@ -222,6 +222,20 @@ watch_rescan(struct sup *s, const char *why)
 		dispatch_note(s, de->d_name);
 	}
 	closedir(d);
+	/* The lock file may have gone with the tree: the lock would then
+	 * guard nothing, and a second hqd could start. Take it again. */
+	{
+		struct stat lst, fst;
+
+		if (s->lockfd != -1 && (fstat(s->lockfd, &lst) == -1 ||
+		    fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst,
+		    AT_SYMLINK_NOFOLLOW) == -1 || lst.st_ino != fst.st_ino ||
+		    lst.st_nlink == 0)) {
+			log_warnx("%s/%s was removed: locking the root again",
+			    s->q.root, HQ_LOCK_FILE);
+			main_lock(s);
+		}
+	}
 	/* Bad names no longer present may be reported again later. */
 	pset_sweep(&s->badnames);
 	dispatch(s);

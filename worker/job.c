@@ -342,7 +342,9 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 	while (job_count(jobs, n, JOB_READY) > 0) {
 		if (job_attempt(w, jobs, n, err, sizeof(err)) == SQLAPPLY_OK)
 			return 0;
-		full = (w->sa.last_rc & 0xff) == SQLITE_FULL;
+		/* Full, or an I/O or open error that a full disk caused. */
+		full = (w->sa.last_rc & 0xff) == SQLITE_FULL ||
+		    w->sa.last_errno == ENOSPC || w->sa.last_errno == EDQUOT;
 		log_warnx("batch of %zu: %s%s", job_count(jobs, n, JOB_READY),
 		    err, full ? "; waiting for disk space" : "");
 		for (i = 0; i < n; i++) {
@@ -411,8 +413,6 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 				log_warn("%s: remove after commit", j->name);
 			break;
 		case JOB_FAILED:
-			w->n_failed++;
-			SEG_ADD(w->sl->c.failed, 1);
 			log_warnx("%s: failed: %s", j->name, j->reason);
 			/* The permanent failure was an attempt too. */
 			if (queue_fail(&w->q, w->wdirfd, j->name, j->reason,
@@ -424,6 +424,10 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 				if (renameat(w->wdirfd, j->name, w->q.pendingfd,
 				    j->name) == -1)
 					log_warn("%s: requeue", j->name);
+			} else {
+				/* Counted once it is a dead letter for real. */
+				w->n_failed++;
+				SEG_ADD(w->sl->c.failed, 1);
 			}
 			break;
 		case JOB_READY:

@@ -143,6 +143,7 @@ sqlapply_err(struct sqlapply *s, int rc, const char *what, char *err,
     size_t errlen)
 {
 	s->last_rc = rc;
+	s->last_errno = s->db ? sqlite3_system_errno(s->db) : 0;
 	snprintf(err, errlen, "%s: %s (%s)", what,
 	    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
 	    sqlite3_errstr(rc));
@@ -179,6 +180,7 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 	if (s->db != NULL)
 		return SQLAPPLY_OK;
 	s->last_rc = SQLITE_CANTOPEN;
+	s->last_errno = 0;
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -236,6 +238,8 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 	sqlapply_prune(s);
 	return SQLAPPLY_OK;
 fail:
+	if (s->db != NULL)
+		s->last_errno = sqlite3_system_errno(s->db);
 	sqlapply_close(s);
 	return SQLAPPLY_TEMP;
 }

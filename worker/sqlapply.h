@@ -38,6 +38,7 @@ struct sqlapply {
 	const char	*denied;	/* why the authorizer said no */
 	bool		 txn_lost;	/* entry SQL rolled the transaction back */
 	int		 last_rc;	/* SQLite code of the last TEMP/PERM */
+	int		 last_errno;	/* errno behind it (ENOSPC...) or 0 */
 	uint64_t	 busy_deadline_us;
 	sqlite3_stmt	*st_begin, *st_commit, *st_rollback;
 	sqlite3_stmt	*st_savepoint, *st_release, *st_rollback_to;

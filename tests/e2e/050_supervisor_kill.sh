@@ -11,8 +11,11 @@ hq_start --workers 2 --batch-size 25
 hq__two_workers() { [ "$(hq_live_workers | wc -l)" -eq 2 ]; }
 hq_wait 10 "two workers" hq__two_workers
 hq_gen "$N" t
+# Published while the workers are frozen: the backlog moves only when
+# hq_advance lets it, and the crash comes with the workers mid-batch.
+hq_freeze
 hq_publish
-hq_wait 60 "a quarter of the backlog taken" hq__npending_le $((N * 3 / 4))
+hq_advance $((N / 4)) "$N"
 
 workers=$(hq_live_workers)
 first=$HQ_PID

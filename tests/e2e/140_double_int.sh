@@ -12,7 +12,8 @@ hq_sql "CREATE TABLE t(v INTEGER)"	# no unique key: doubles would show
 hq_gen "$N" t
 hq_publish
 hq_start --workers 2 --shutdown-timeout 10 --busy-timeout 30000
-hq_wait 60 "a tenth of the backlog taken" hq__npending_le $((N * 9 / 10))
+hq_advance $((N / 10)) "$N"
+hq_thaw
 hq_hold
 hq__stuck() { [ "$(hq_count processing)" -gt 0 ]; }
 hq_wait 10 "workers holding entries" hq__stuck

@@ -137,7 +137,11 @@ hq_count_entries() {
 }
 
 hq__queue_empty() {
+	# Twice round: an entry a dying worker held goes back from
+	# processing/ to pending/ and may slip between two single looks.
 	[ "$(hq_count_entries pending)" -eq 0 ] &&
+	    [ "$(hq_count_entries processing)" -eq 0 ] &&
+	    [ "$(hq_count_entries pending)" -eq 0 ] &&
 	    [ "$(hq_count_entries processing)" -eq 0 ]
 }
 
@@ -305,10 +309,17 @@ hq_live_workers() {
 	done
 }
 
-# hq_freeze / hq_thaw: SIGSTOP / SIGCONT every worker, so that a test can
-# look at a backlog in flight and act (kill one) before it moves on.
+# hq_freeze / hq_thaw: SIGSTOP / SIGCONT hqd and every worker, so that a
+# test can look at a backlog in flight and act (kill a worker) before it
+# moves on. The workers first (caught inside their batches), then hqd
+# (frozen, it can neither respawn nor dispatch), then any worker it
+# spawned in between.
 hq_freeze() {
 	local p
+	for p in $(hq_live_workers); do
+		kill -STOP "$p" 2>/dev/null || true
+	done
+	kill -STOP "$HQ_PID" 2>/dev/null || true
 	for p in $(hq_live_workers); do
 		kill -STOP "$p" 2>/dev/null || true
 	done
@@ -319,6 +330,7 @@ hq_thaw() {
 	for p in $(hq_workers); do
 		kill -CONT "$p" 2>/dev/null || true
 	done
+	kill -CONT "$HQ_PID" 2>/dev/null || true
 }
 
 # hq_npending: names in pending/ (dot files aside), without a fork: cheap
@@ -364,4 +376,269 @@ hq__no_proc_with_env() {
 		fi
 	done
 	return 0
+}
+
+# hq_advance TAKEN TOTAL: let a backlog of TOTAL entries run in short steps
+# (the workers frozen in between) until TAKEN of them have left pending/;
+# returns with the workers frozen (hq_thaw them). However slow this shell
+# is next to hqd on a busy machine, the backlog cannot run away between
+# two looks.
+hq_advance() {
+	local deadline=$(($(date +%s) + 60))
+	while :; do
+		hq_freeze
+		[ $(($2 - $(hq_npending))) -lt "$1" ] || return 0
+		[ "$(date +%s)" -lt "$deadline" ] ||
+		    fail "timed out waiting for $1 of $2 entries taken"
+		hq_thaw
+		sleep 0.05
+	done
+}
+
+# --- 420-469: faults from outside (issue 4) ----------------------------------
+# Helpers of the tests 420-469 only. A test that calls hq4_trap gets
+# hq4_cleanup as its EXIT trap: it stops the background producer and hqd,
+# unmounts what hq4_mount mounted (a failed test keeps a copy of it in
+# DIR.kept, fillers left out) and then runs lib.sh's hq_cleanup.
+HQ4_MOUNTS=()
+HQ4_PRODUCER=
+
+hq4_cleanup() {
+	local rc=$? m i
+	set +e
+	[ -d "$T" ] && : >"$T/producer.stop"
+	if [ ${#HQ_BG[@]} -gt 0 ]; then
+		kill "${HQ_BG[@]}" 2>/dev/null
+		wait "${HQ_BG[@]}" 2>/dev/null
+		HQ_BG=()
+	fi
+	if [ -n "$HQ_PID" ] && ! hq_gone "$HQ_PID"; then
+		hq_thaw
+		kill -TERM "$HQ_PID" 2>/dev/null
+		for i in $(seq 1 100); do
+			hq_gone "$HQ_PID" && break
+			sleep 0.1
+		done
+		kill -KILL "$HQ_PID" 2>/dev/null
+		wait "$HQ_PID" 2>/dev/null
+		HQ_PID=
+	fi
+	for m in "${HQ4_MOUNTS[@]}"; do
+		if [ "$rc" -ne 0 ]; then
+			mkdir -p "$m.kept"
+			(cd "$m" && tar -cf - --exclude='./filler*' .) 2>/dev/null |
+			    (cd "$m.kept" && tar -xf -) 2>/dev/null
+		fi
+		umount "$m" 2>/dev/null || umount -l "$m"
+	done
+	# A skip (77) is no failure: nothing to keep. The script's exit
+	# status stays what it was.
+	[ "$rc" -ne 77 ] || rc=0
+	(exit "$rc")
+	hq_cleanup
+}
+
+hq4_trap() {
+	trap hq4_cleanup EXIT
+}
+
+# hq4_mount DIR SIZE: a tmpfs of SIZE (as mount's size=) on DIR, unmounted
+# at exit. Returns 1 when mounting is not permitted here.
+hq4_mount() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1" 2>"$T/mount.err" ||
+	    return 1
+	HQ4_MOUNTS+=("$1")
+}
+
+# hq4_fill DIR: fill the file system of DIR up (DIR/filler, appended to
+# until ENOSPC, so that a second call takes what was freed meanwhile), and
+# check that not a byte is left.
+hq4_fill() {
+	local err
+	err=$(dd if=/dev/zero of="$1/filler" bs=4096 oflag=append \
+	    conv=notrunc 2>&1) && fail "dd filled $1 without running out of space"
+	grep -q 'No space left on device' <<<"$err" ||
+	    fail "dd on $1: $err"
+	assert_eq "$(df --output=avail -B1 "$1" | tail -n 1 | tr -d ' ')" 0 \
+	    "free bytes on $1 after filling it"
+}
+
+# hq4_as_nobody: from now on hqd (hq_start) and hq_sql run as nobody, as in
+# 090: as root, mode bits stop nobody. Returns 1 when that cannot be done
+# here (not root, no setpriv, nobody cannot run the binaries).
+hq4_as_nobody() {
+	[ "$(id -u)" -eq 0 ] || return 1
+	command -v setpriv >/dev/null || return 1
+	HQ4_USER=nobody
+	HQ4_GROUP=$(id -gn nobody 2>/dev/null || echo nogroup)
+	HQ_PREFIX=(setpriv --reuid="$HQ4_USER" --regid="$HQ4_GROUP" \
+	    --clear-groups)
+	chmod 755 "$T"
+	"${HQ_PREFIX[@]}" test -x "$HQD" || return 1
+	"${HQ_PREFIX[@]}" test -x "$DBQ" || return 1
+	# The database's -wal and -shm must be nobody's too: a root dbq
+	# creating them would lock hqd out.
+	hq_sql() {
+		"${HQ_PREFIX[@]}" "$DBQ" "$DB" "$1"
+	}
+}
+
+# hq4_json FILE EXPR: decode FILE (one JSON document) and print the perl
+# expression EXPR over it ($j; booleans as 1/0). Fails when not JSON.
+hq4_json() {
+	perl -MJSON::PP -e '
+		my ($file, $expr) = @ARGV;
+		open(my $f, "<", $file) or die "hq4_json: $file: $!\n";
+		my $text = do { local $/; <$f> };
+		my $j = eval { JSON::PP->new->utf8->decode($text) };
+		die "hq4_json: $file is not JSON: $@" unless ref $j;
+		my $v = eval $expr;
+		die "hq4_json: $expr: $@" if $@;
+		print defined $v ? "$v\n" : "undef\n";' "$1" "$2"
+}
+
+# hq4_stats EXPR: `hqctl stats --json` of $ROOT, EXPR over it (hq4_json).
+hq4_stats() {
+	local rc=0
+	"$HQCTL" --root "$ROOT" stats --json >"$T/stats.out" 2>"$T/stats.err" ||
+	    rc=$?
+	[ "$rc" -eq 0 ] || fail "hqctl stats --json: exit $rc: $(cat "$T/stats.err")"
+	hq4_json "$T/stats.out" "$1"
+}
+
+# hq4_heartbeat EXPR: EXPR over $ROOT/.heartbeat, "none" while it is
+# missing (it is replaced by rename: never half written).
+hq4_heartbeat() {
+	cp "$ROOT/.heartbeat" "$T/hb.copy" 2>/dev/null || { echo none; return; }
+	hq4_json "$T/hb.copy" "$1"
+}
+
+# hq4_producer_start TABLE FIRST: a background producer publishes the
+# entries FIRST, FIRST+1... ("5_<i>.json", inserting i into TABLE(v)) into
+# $ROOT the way producers must: mkdir -p .tmp/ and pending/, write into
+# .tmp/, rename into pending/. An attempt that fails (a folder removed
+# under it) is made again. It logs to $T/events, one line per write
+# (O_APPEND, so lines of the test's markers interleave in true order):
+# "S i" before each attempt, "P i" once i is published, "R i why" for a
+# failed attempt, "paused"/"resumed" around a pause (hq4_producer_pause).
+# It stops after the entry in hand once $T/producer.stop exists.
+hq4_producer_start() {
+	rm -f "$T/producer.stop" "$T/producer.pause"
+	: >>"$T/events"
+	perl -e '
+		use strict; use warnings; use Time::HiRes qw(sleep);
+		my ($root, $table, $i, $t) = @ARGV;
+		open(my $ev, ">>", "$t/events") or die "events: $!";
+		$ev->autoflush(1);
+		my $mk = sub { mkdir $_[0]; };
+		for (;; $i++) {
+			last if -e "$t/producer.stop";
+			if (-e "$t/producer.pause") {
+				print $ev "paused\n";
+				sleep 0.01 while -e "$t/producer.pause" &&
+				    !-e "$t/producer.stop";
+				print $ev "resumed\n";
+			}
+			my $name = "5_$i.json";
+			for (my $try = 0;; $try++) {
+				die "entry $i: too many attempts" if $try > 10000;
+				print $ev "S $i\n";
+				$mk->("$root/.tmp"); $mk->("$root/pending");
+				my $f;
+				if (!open($f, ">", "$root/.tmp/$name")) {
+					print $ev "R $i open: $!\n"; sleep 0.002; next;
+				}
+				print $f "{\"sql\":\"INSERT INTO $table(v) VALUES (?)\",\"params\":[$i]}";
+				if (!close($f)) {
+					print $ev "R $i close: $!\n"; sleep 0.002; next;
+				}
+				if (!rename("$root/.tmp/$name", "$root/pending/$name")) {
+					print $ev "R $i rename: $!\n";
+					unlink "$root/.tmp/$name";
+					sleep 0.002; next;
+				}
+				print $ev "P $i\n";
+				last;
+			}
+			sleep 0.005;
+		}
+		print $ev "stopped\n";' "$ROOT" "$1" "$2" "$T" &
+	HQ4_PRODUCER=$!
+	HQ_BG+=("$HQ4_PRODUCER")
+}
+
+hq4__events_have() {
+	[ "$(grep -c -x -- "$1" "$T/events" || true)" -ge "$2" ]
+}
+
+# hq4_producer_pause: the producer stops between two entries (returns once
+# it has); hq4_producer_resume lets it go on.
+hq4_producer_pause() {
+	local n
+	n=$(grep -c -x paused "$T/events" || true)
+	: >"$T/producer.pause"
+	hq_wait 30 "the producer to pause" hq4__events_have paused $((n + 1))
+}
+
+hq4_producer_resume() {
+	rm -f "$T/producer.pause"
+}
+
+# hq4_producer_stop: the producer publishes the entry in hand and exits.
+hq4_producer_stop() {
+	: >"$T/producer.stop"
+	wait "$HQ4_PRODUCER" || fail "the producer failed"
+	HQ4_PRODUCER=
+}
+
+# hq4_mark WHAT: a marker line in $T/events, between the producer's lines.
+hq4_mark() {
+	echo "$1" >>"$T/events"
+}
+
+# hq4_check_events TABLE: compare what the producer published ($T/events)
+# with TABLE(v). An entry is "exposed" when the attempt that published it
+# started between a "resumed" (or "F... start") marker and the end of the
+# fault that followed ("F... end"): the fault (rm -rf) may have deleted it
+# before hqd saw it. Every entry is applied at most once; every entry that
+# was not exposed exactly once. Prints a one-line summary.
+hq4_check_events() {
+	hq_sql "SELECT v, count(*) FROM $1 GROUP BY v" >"$T/applied.out"
+	perl -e '
+		use strict; use warnings;
+		my ($events, $applied) = @ARGV;
+		my (%applied, %pub, %exposed, $state, %laststate);
+		open(my $af, "<", $applied) or die "$applied: $!";
+		while (<$af>) { chomp; my ($v, $n) = split /\|/; $applied{$v} = $n; }
+		open(my $e, "<", $events) or die "$events: $!";
+		$state = "safe";
+		while (<$e>) {
+			chomp;
+			if (/^S (\d+)$/) { $laststate{$1} = $state; }
+			elsif (/^P (\d+)$/) { $pub{$1} = 1; $exposed{$1} = 1 if $laststate{$1} eq "exposed"; }
+			elsif (/^resumed$/ || /^F\S* start$/) { $state = "exposed"; }
+			elsif (/^F\S* end$/) { $state = "safe"; }
+		}
+		my (@twice, @missing, @unknown, $lost);
+		$lost = 0;
+		for my $v (sort { $a <=> $b } keys %applied) {
+			push @twice, "$v x$applied{$v}" if $applied{$v} > 1;
+			push @unknown, $v unless $pub{$v};
+		}
+		for my $v (sort { $a <=> $b } keys %pub) {
+			next if $applied{$v};
+			if ($exposed{$v}) { $lost++; } else { push @missing, $v; }
+		}
+		my $n = keys %pub; my $x = keys %exposed;
+		print "published $n, exposed to a removal $x, of which deleted before hqd saw them $lost\n";
+		my $bad = 0;
+		if (@twice) { print "applied more than once: @twice[0..($#twice < 9 ? $#twice : 9)]\n"; $bad = 1; }
+		if (@missing) { print scalar(@missing), " published after a removal and never applied: @missing[0..($#missing < 19 ? $#missing : 19)]\n"; $bad = 1; }
+		if (@unknown) { print "applied but never published: @unknown\n"; $bad = 1; }
+		exit $bad;' "$T/events" "$T/applied.out"
+}
+
+hq__log_since_has() {
+	[ "$(hq_log_count_since "$1")" -ge "${2:-1}" ]
 }
