@@ -424,6 +424,7 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 				if (renameat(w->wdirfd, j->name, w->q.pendingfd,
 				    j->name) == -1)
 					log_warn("%s: requeue", j->name);
+				w->n_stranded++;
 			} else {
 				/* Counted once it is a dead letter for real. */
 				w->n_failed++;
@@ -499,6 +500,13 @@ job_run(struct worker *w, char **names, size_t n, uint32_t poison)
 		} else
 			ret = job_apply(w, w->jobs + start, i - start);
 		job_finish(w, w->jobs + start, i - start);
+	}
+	/* Dead letters that could not be written (disk full) went back to
+	 * pending/, where inotify hands them out again at once: pause so a
+	 * full disk costs a retry a second, not a hot loop. */
+	if (w->n_stranded > 0 && ret == 0) {
+		w->n_stranded = 0;
+		ret = job_backoff(w, 1000);
 	}
 	w->applied_total += w->n_applied;
 	SEG_ADD(w->sl->c.busy_us, now_mono_us() - t0);

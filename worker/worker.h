@@ -66,6 +66,7 @@ struct worker {
 	bool		 stopping;	/* STOP received: exit after batch */
 	/* counts for the DONE of the batch in hand */
 	uint32_t	 n_applied, n_failed, n_retried, n_dups;
+	uint32_t	 n_stranded;	/* failed, but failed/ not writable */
 };
 
 /* Entry point of a worker (hqd -W slot:gen:ppid). Never returns. */
