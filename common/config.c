@@ -231,16 +231,22 @@ config_set(struct hq_config *cfg, const struct config_option *opt,
 }
 
 int
-config_from_env(struct hq_config *cfg, char *err, size_t errlen)
+config_from_env(struct hq_config *cfg, const bool *skip, char *err,
+    size_t errlen)
 {
 	const char	*v;
 	size_t		 i, j;
 
 	for (i = 0; i < config_noptions; i++) {
+		/* A flag beats the variable: it is not even validated. */
+		if (skip != NULL && skip[i])
+			continue;
 		for (j = 0; j < nitems(config_options[i].env); j++) {
 			const char *name = config_options[i].env[j];
 
-			if (name == NULL || (v = getenv(name)) == NULL)
+			/* Empty is unset, as the old worker's ${VAR:-default}. */
+			if (name == NULL || (v = getenv(name)) == NULL ||
+			    *v == '\0')
 				continue;
 			if (config_set(cfg, &config_options[i], v, name, err,
 			    errlen) == -1)

@@ -63,8 +63,10 @@ void	config_free(struct hq_config *cfg);
  * err ("QUEUE_BATCH_SIZE: 'abc' is not an integer in 1..10000"). */
 int	config_set(struct hq_config *cfg, const struct config_option *opt,
 	    const char *value, const char *origin, char *err, size_t errlen);
-/* Apply every set environment variable of the table. 0 or -1 + err. */
-int	config_from_env(struct hq_config *cfg, char *err, size_t errlen);
+/* Apply every set, non-empty environment variable of the table, except
+ * for options skip[i] marks (set by a flag). 0 or -1 + err. */
+int	config_from_env(struct hq_config *cfg, const bool *skip, char *err,
+	    size_t errlen);
 const struct config_option *config_find(const char *flag);
 /* Cross-field checks after all sources are applied. 0 or -1 + err. */
 int	config_check(const struct hq_config *cfg, char *err, size_t errlen);

@@ -644,7 +644,7 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	config_defaults(&c.cfg);
-	if (config_from_env(&c.cfg, err, sizeof(err)) == -1) {
+	if (config_from_env(&c.cfg, NULL, err, sizeof(err)) == -1) {
 		rc = hqctl_err(HQ_EX_CONFIG, "%s", err);
 		goto out;
 	}

@@ -66,8 +66,11 @@ static void
 main_args(struct sup *s, int argc, char **argv, bool *check)
 {
 	struct option	 longopts[64];
+	const struct config_option **fopt;
+	const char	**fval;
+	bool		 skip[64] = { false };
 	char		 err[512];
-	size_t		 i, n = 0;
+	size_t		 i, n = 0, nflags = 0;
 	int		 ch, idx;
 
 	for (i = 0; i < config_noptions && n < nitems(longopts) - 4; i++) {
@@ -83,16 +86,14 @@ main_args(struct sup *s, int argc, char **argv, bool *check)
 	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 
-	/* Environment first, flags override. */
-	if (config_from_env(&s->cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "hqd: %s\n", err);
-		exit(HQ_EX_CONFIG);
-	}
+	/* Flags are collected first and applied after the environment, so
+	 * that a flag beats its variable (which is then not even read). */
+	fopt = xcalloc((size_t)argc + 1, sizeof(*fopt));
+	fval = xcalloc((size_t)argc + 1, sizeof(*fval));
 	while ((ch = getopt_long(argc, argv, "w:vnhV", longopts, &idx)) !=
 	    -1) {
 		const struct config_option *o = NULL;
 		const char *val = optarg;
-		char origin[64];
 
 		switch (ch) {
 		case 'w':
@@ -121,13 +122,26 @@ main_args(struct sup *s, int argc, char **argv, bool *check)
 			if (o->type == CONFIG_BOOL && val == NULL)
 				val = "true";
 		}
-		snprintf(origin, sizeof(origin), "--%s", o->flag);
-		if (config_set(&s->cfg, o, val, origin, err, sizeof(err)) ==
-		    -1) {
+		fopt[nflags] = o;
+		fval[nflags++] = val;
+		skip[o - config_options] = true;
+	}
+	if (config_from_env(&s->cfg, skip, err, sizeof(err)) == -1) {
+		fprintf(stderr, "hqd: %s\n", err);
+		exit(HQ_EX_CONFIG);
+	}
+	for (i = 0; i < nflags; i++) {
+		char origin[64];
+
+		snprintf(origin, sizeof(origin), "--%s", fopt[i]->flag);
+		if (config_set(&s->cfg, fopt[i], fval[i], origin, err,
+		    sizeof(err)) == -1) {
 			fprintf(stderr, "hqd: %s\n", err);
 			exit(HQ_EX_CONFIG);
 		}
 	}
+	free(fopt);
+	free(fval);
 	if (optind < argc) {
 		fprintf(stderr, "hqd: unexpected argument '%s'\n",
 		    argv[optind]);

@@ -385,7 +385,7 @@ test_env(void)
 
 	test_config_clear_env();
 	config_defaults(&c);
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), 0);
 	CHECK_EQ_INT(c.busy_timeout_ms, 5000);	/* nothing set: defaults */
 	CHECK_EQ_STR(c.root, HQ_DEFAULT_ROOT);
 
@@ -399,7 +399,7 @@ test_env(void)
 	setenv("HQ_SYNC", "normal", 1);
 	setenv("QUEUE_KEEP_COMPLETED", "yes", 1);
 	setenv("SQLITE_TIMEOUT", "111", 1);
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), 0);
 	CHECK_EQ_STR(c.root, "/env/q");
 	CHECK_EQ_STR(c.db, "/env/db");
 	CHECK_EQ_INT(c.batch_size, 17);
@@ -414,11 +414,11 @@ test_env(void)
 
 	/* Both set: SQLITE_BUSY_TIMEOUT wins, whatever the order. */
 	setenv("SQLITE_BUSY_TIMEOUT", "222", 1);
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), 0);
 	CHECK_EQ_INT(c.busy_timeout_ms, 222);
 	/* ...even when the loser holds a bad value: it is not read. */
 	setenv("SQLITE_TIMEOUT", "not a number", 1);
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), 0);
 	CHECK_EQ_INT(c.busy_timeout_ms, 222);
 
 	/* A flag applied after the environment wins. */
@@ -428,23 +428,23 @@ test_env(void)
 	/* A bad value names its variable. */
 	setenv("QUEUE_BATCH_SIZE", "abc", 1);
 	err[0] = '\0';
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), -1);
 	CHECK_EQ_STR(err, "QUEUE_BATCH_SIZE: 'abc' is not an integer in "
 	    "1..10000");
 	setenv("QUEUE_BATCH_SIZE", "5", 1);
 	setenv("SQLITE_BUSY_TIMEOUT", "-5", 1);
 	err[0] = '\0';
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), -1);
 	CHECK(strncmp(err, "SQLITE_BUSY_TIMEOUT: ", 21) == 0);
 	unsetenv("SQLITE_BUSY_TIMEOUT");
 	err[0] = '\0';
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), -1);
 	CHECK(strncmp(err, "SQLITE_TIMEOUT: ", 16) == 0);
 	setenv("SQLITE_TIMEOUT", "1", 1);
+	/* Empty is unset, as the old worker's ${VAR:-default}. */
 	setenv("QUEUE_BASE_DIR", "", 1);
-	err[0] = '\0';
-	CHECK_EQ_INT(config_from_env(&c, err, sizeof(err)), -1);
-	CHECK_EQ_STR(err, "QUEUE_BASE_DIR: must not be empty");
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), 0);
+	CHECK(c.root != NULL && c.root[0] != '\0');
 	test_config_clear_env();
 	config_free(&c);
 }
@@ -493,7 +493,29 @@ test_check(void)
 	config_free(&c);
 }
 
+/* An empty variable is unset (the old worker's ${VAR:-default}); an
+ * option a flag set is skipped, its variable not even validated. */
+static void
+test_env_empty_and_skip(void)
+{
+	struct hq_config	c;
+	bool			skip[64] = { false };
+	char			err[256];
+
+	config_defaults(&c);
+	setenv("QUEUE_BATCH_SIZE", "", 1);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.batch_size, 256);
+	setenv("QUEUE_BATCH_SIZE", "abc", 1);
+	CHECK_EQ_INT(config_from_env(&c, NULL, err, sizeof(err)), -1);
+	skip[config_find("batch-size") - config_options] = true;
+	CHECK_EQ_INT(config_from_env(&c, skip, err, sizeof(err)), 0);
+	unsetenv("QUEUE_BATCH_SIZE");
+	config_free(&c);
+}
+
 static const struct hqtest tests[] = {
+	{ "env_empty_and_skip", test_env_empty_and_skip },
 	{ "defaults", test_defaults },
 	{ "table", test_table },
 	{ "int", test_int },
