@@ -69,7 +69,7 @@ fd_write_full(int fd, const void *buf, size_t len)
 
 int
 fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
-    int mode, int sync_dir)
+    int mode, enum fd_sync sync)
 {
 	char	tmp[320];
 	int	fd, saved;
@@ -82,7 +82,8 @@ fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, mode)) == -1)
 		return -1;
-	if (fd_write_full(fd, buf, len) == -1 || fsync(fd) == -1)
+	if (fd_write_full(fd, buf, len) == -1 ||
+	    (sync >= FD_SYNC_FILE && fsync(fd) == -1))
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -91,7 +92,7 @@ fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) == -1)
 		goto fail;
-	if (sync_dir && fsync(dirfd) == -1)
+	if (sync >= FD_SYNC_DIR && fsync(dirfd) == -1)
 		return -1;
 	return 0;
 fail:

@@ -12,10 +12,17 @@ int	fd_cloexec(int fd);
  * on a premature EOF (errno 0 cases are mapped to EIO). */
 int	fd_read_full(int fd, void *buf, size_t len);
 int	fd_write_full(int fd, const void *buf, size_t len);
-/* Write buf to dir/name atomically: a temp file in dir, fsync, rename,
- * and (when sync_dir) fsync of dir. The temp name starts with a dot so
- * queue scanners ignore it. */
+/* How durable fd_write_atomic() makes the file. */
+enum fd_sync {
+	FD_SYNC_NONE = 0,	/* a display, rewritten every few seconds */
+	FD_SYNC_FILE,		/* the file's data before the rename */
+	FD_SYNC_DIR,		/* and the directory after it */
+};
+
+/* Write buf to dir/name atomically: a temp file in dir, rename, with the
+ * fsyncs sync asks for. The temp name starts with a dot so queue scanners
+ * ignore it. */
 int	fd_write_atomic(int dirfd, const char *name, const void *buf,
-	    size_t len, int mode, int sync_dir);
+	    size_t len, int mode, enum fd_sync sync);
 
 #endif

@@ -378,7 +378,7 @@ queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
 	 * still in processing/ and will be tried again, never an entry in
 	 * failed/ without its reason. */
 	if (fd_write_atomic(q->failedfd, errname, note.data, note.len, 0640,
-	    0) == -1)
+	    FD_SYNC_FILE) == -1)
 		goto out;
 	HQ_FAULT("fail_mid");
 	if (renameat(fromfd, name, q->failedfd, name) == -1) {

@@ -161,7 +161,7 @@ stats_legacy(struct sup *s, struct pbuf *out)
 	    fstatat(s->q.rootfd, ".direct", &st, 0) == 0 ?
 	    (long long)st.st_size : 0LL);
 	if (fd_write_atomic(s->q.rootfd, "stats.json", out->data, out->len,
-	    0644, 0) == -1)
+	    0644, FD_SYNC_NONE) == -1)
 		log_warn("write %s/stats.json", s->q.root);
 }
 
@@ -179,9 +179,10 @@ stats_heartbeat(struct sup *s)
 	stats_failed(s);
 	report_json(&out, s->seg, NULL, now);
 	/* temp + rename: readers never see half a document. No fsync: the
-	 * heartbeat is a display, rewritten every interval. */
+	 * heartbeat is a display, rewritten every interval, and an fsync
+	 * would cost the idle supervisor a blocking wait per tick. */
 	if (fd_write_atomic(s->q.rootfd, HQ_HEARTBEAT_FILE, out.data, out.len,
-	    0644, 0) == -1)
+	    0644, FD_SYNC_NONE) == -1)
 		log_warn("write %s/%s", s->q.root, HQ_HEARTBEAT_FILE);
 	stats_legacy(s, &out);
 	pbuf_free(&out);
