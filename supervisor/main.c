@@ -428,7 +428,22 @@ main(int argc, char **argv)
 	stats_tick(&s);
 	ev_run(s.loop, 0);
 
-	/* Every worker is reaped; nothing may be left claimed. */
+	/* Every worker is reaped: one last connection, alone, folds the WAL
+	 * back into the database and removes it (workers closing together
+	 * may each leave it to the other). */
+	{
+		sqlite3 *db = NULL;
+
+		/* It must read something, or close has no WAL to fold. */
+		if (sqlite3_open_v2(s.cfg.db, &db, SQLITE_OPEN_READWRITE,
+		    NULL) == SQLITE_OK) {
+			sqlite3_busy_timeout(db, 1000);
+			sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1",
+			    NULL, NULL, NULL);
+		}
+		sqlite3_close(db);
+	}
+	/* Nothing may be left claimed. */
 	if ((n = queue_requeue_all(&s.q)) > 0)
 		log_warnx("returned %ld entries from processing/ to pending/",
 		    n);
