@@ -78,6 +78,8 @@ const struct config_option config_options[] = {
 	{ "allow-network-fs", { "HQ_ALLOW_NETWORK_FS" }, CONFIG_BOOL,
 	  OFF(allow_network_fs), 0, 0, "true|false",
 	  "run with the queue or database on NFS, CIFS... (default false)" },
+	{ "http", { "HQ_HTTP" }, CONFIG_STR, OFF(http), 0, 0, "ADDR:PORT",
+	  "serve /metrics, health, /events and the dashboard (default off)" },
 };
 const size_t config_noptions = nitems(config_options);
 

@@ -35,6 +35,7 @@ struct hq_config {
 	char		*shm_name;		/* NULL: derived from the root */
 	char		*group;			/* producers' group, NULL: none */
 	bool		 allow_network_fs;	/* run on NFS, CIFS... anyway */
+	char		*http;			/* ADDR:PORT, NULL: no HTTP */
 };
 
 /* What an option's value means. */

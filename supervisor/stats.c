@@ -130,8 +130,9 @@ stats_failed(struct sup *s)
 	SEG_SET(s->seg->h.failed_entries, n);
 }
 
-/* The oldest queued name: a walk over the heap, once per heartbeat. */
-static void
+/* The oldest queued name: a walk over the heap, once per heartbeat (and
+ * once per second while someone watches /events). */
+void
 stats_oldest(struct sup *s)
 {
 	uint64_t	oldest = 0;

@@ -133,6 +133,8 @@ void	stats_stop(struct sup *);
 void	stats_slot(struct wslot *);
 /* Recompute the supervisor's gauges. */
 void	stats_gauges(struct sup *);
+/* The oldest pending name's age into the segment (a walk over the heap). */
+void	stats_oldest(struct sup *);
 /* Heartbeat, timeouts, idle exit. */
 void	stats_tick(struct sup *);
 /* After a worker became ready: the first time all are, tell systemd. */
