@@ -273,5 +273,53 @@ config_check(const struct hq_config *cfg, char *err, size_t errlen)
 		    "without further '/'", cfg->shm_name);
 		return -1;
 	}
+	if (cfg->http != NULL) {
+		char	host[256], port[8];
+
+		if (config_hostport(cfg->http, host, sizeof(host), port,
+		    sizeof(port)) == -1) {
+			snprintf(err, errlen, "http: '%s' is not ADDR:PORT "
+			    "(127.0.0.1:9464, [::1]:9464, :9464)", cfg->http);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_hostport(const char *spec, char *host, size_t hostlen, char *port,
+    size_t portlen)
+{
+	const char	*colon, *h = spec;
+	size_t		 hl;
+	char		*end;
+	long		 p;
+
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = spec + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL)
+			return -1;
+		hl = (size_t)(colon - spec);
+		if (memchr(spec, ':', hl) != NULL)	/* IPv6 needs [] */
+			return -1;
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    p < 0 || p > 65535 || hl >= hostlen || portlen < 6)
+		return -1;
+	/* No host: every IPv4 address, as "0.0.0.0:PORT" would. */
+	if (hl == 0)
+		snprintf(host, hostlen, "0.0.0.0");
+	else
+		snprintf(host, hostlen, "%.*s", (int)hl, h);
+	snprintf(port, portlen, "%ld", p);
 	return 0;
 }

@@ -69,6 +69,10 @@ int	config_set(struct hq_config *cfg, const struct config_option *opt,
 int	config_from_env(struct hq_config *cfg, const bool *skip, char *err,
 	    size_t errlen);
 const struct config_option *config_find(const char *flag);
+/* Split ADDR:PORT ("127.0.0.1:9464", "[::1]:9464", ":9464" = 0.0.0.0,
+ * "localhost:9464") into host and decimal port 0..65535. 0 or -1. */
+int	config_hostport(const char *spec, char *host, size_t hostlen,
+	    char *port, size_t portlen);
 /* Cross-field checks after all sources are applied. 0 or -1 + err. */
 int	config_check(const struct hq_config *cfg, char *err, size_t errlen);
 

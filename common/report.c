@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/hq.h"
+#include "common/now.h"
 #include "common/queue.h"
 #include "common/report.h"
 
@@ -120,6 +122,102 @@ report_totals(const struct seg *sg, struct report_totals *t)
 		report_hist_merge(&t->exec, &sl->lat_exec);
 		report_hist_merge(&t->commit, &sl->lat_commit);
 	}
+}
+
+bool
+report_health(const struct seg *sg, uint64_t now, char *msg, size_t len)
+{
+	const struct seg_header	*h = &sg->h;
+	uint64_t		 hb, limit_ns;
+	uint32_t		 i;
+
+	if (SEG_GET(h->draining)) {
+		snprintf(msg, len, "unhealthy: hqd pid %lld is shutting down",
+		    (long long)h->pid);
+		return false;
+	}
+	/* Fresh: the supervisor ticked within two heartbeat intervals.
+	 * Monotonic: a wall-clock jump must not make hqd look dead. */
+	hb = SEG_GET(h->heartbeat_mono_ns);
+	limit_ns = SEG_GET(h->heartbeat_interval_ms) * 2000000 + 1000000000;
+	if (hb == 0 || now > hb + limit_ns) {
+		snprintf(msg, len, "unhealthy: heartbeat is %.1f s old",
+		    hb ? (double)(now - hb) / 1e9 : -1.0);
+		return false;
+	}
+	for (i = 0; i < h->nworkers; i++) {
+		uint64_t pid = SEG_GET(sg->slot[i].pid);
+
+		if (pid == 0 || (kill((pid_t)pid, 0) == -1 && errno != EPERM)) {
+			snprintf(msg, len, "unhealthy: worker %u is not "
+			    "running", i);
+			return false;
+		}
+		if (SEG_GET(sg->slot[i].state) == SEG_SLOT_STARTING &&
+		    now_wall_ns() > SEG_GET(sg->slot[i].spawned_ns) +
+		    10000000000ULL) {
+			snprintf(msg, len, "unhealthy: worker %u has been "
+			    "starting for over 10 s", i);
+			return false;
+		}
+	}
+	if (SEG_GET(h->polling) == SEG_POLL_FALLBACK) {
+		snprintf(msg, len, "unhealthy: inotify failed; hqd is polling");
+		return false;
+	}
+	if (SEG_GET(h->mode) == SEG_MODE_EVENT_LOOP &&
+	    !SEG_GET(h->watcher_alive)) {
+		snprintf(msg, len, "unhealthy: the inotify watcher is down");
+		return false;
+	}
+	snprintf(msg, len, "healthy: hqd pid %lld, %u workers, %s",
+	    (long long)h->pid, h->nworkers,
+	    SEG_GET(h->mode) == SEG_MODE_POLLING ? "polling" : "inotify");
+	return true;
+}
+
+static uint64_t
+report_delta(uint64_t now, uint64_t then)
+{
+	/* Counters only grow; a smaller value means a new segment. */
+	return now >= then ? now - then : now;
+}
+
+static void
+report_hist_delta(struct seg_hist *d, const struct seg_hist *prev,
+    const struct seg_hist *cur)
+{
+	unsigned	b;
+
+	SEG_SET(d->count, report_delta(SEG_GET(cur->count),
+	    SEG_GET(prev->count)));
+	SEG_SET(d->sum_us, report_delta(SEG_GET(cur->sum_us),
+	    SEG_GET(prev->sum_us)));
+	for (b = 0; b < HQ_HIST_BUCKETS; b++)
+		SEG_SET(d->bucket[b], report_delta(SEG_GET(cur->bucket[b]),
+		    SEG_GET(prev->bucket[b])));
+}
+
+static void	report_json_hist(struct pbuf *, const char *,
+		    const struct seg_hist *);
+
+void
+report_window(struct pbuf *o, const struct report_totals *prev,
+    const struct report_totals *cur, double secs)
+{
+	struct seg_hist	d;
+
+	pbuf_printf(o, ",\"window\":{\"seconds\":%.3f,\"applied\":%llu,"
+	    "\"failed\":%llu,\"retried\":%llu,", secs,
+	    (unsigned long long)report_delta(cur->applied, prev->applied),
+	    (unsigned long long)report_delta(cur->failed, prev->failed),
+	    (unsigned long long)report_delta(cur->retried, prev->retried));
+	report_hist_delta(&d, &prev->exec, &cur->exec);
+	report_json_hist(o, "exec", &d);
+	pbuf_printf(o, ",");
+	report_hist_delta(&d, &prev->commit, &cur->commit);
+	report_json_hist(o, "commit", &d);
+	pbuf_printf(o, "}");
 }
 
 static uint64_t

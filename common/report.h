@@ -45,4 +45,16 @@ struct report_totals {
 };
 void	report_totals(const struct seg *sg, struct report_totals *t);
 
+/* The health verdict of `hqctl health` and /healthz, one definition:
+ * not draining, heartbeat fresh (monotonic), every worker running and none
+ * stuck starting, the watcher up (no polling fallback). now_mono_ns: the
+ * monotonic clock. Writes "healthy: ..." or "unhealthy: why" to msg. */
+bool	report_health(const struct seg *sg, uint64_t now_mono_ns, char *msg,
+	    size_t msglen);
+
+/* ,"window":{...}: what happened between two totals secs apart (the
+ * dashboard's per-second rates and recent latency percentiles). */
+void	report_window(struct pbuf *out, const struct report_totals *prev,
+	    const struct report_totals *cur, double secs);
+
 #endif

@@ -199,11 +199,9 @@ hqctl_stats(struct hqctl *c, int argc, char **argv)
 static int
 hqctl_health(struct hqctl *c, int argc, char **argv)
 {
-	static struct seg	 sg;
-	const struct seg_header	*h = &sg.h;
-	char			 msg[256];
-	uint64_t		 now = now_mono_ns(), hb, limit_ns;
-	uint32_t		 i;
+	static struct seg	sg;
+	char			msg[256];
+	bool			ok;
 
 	(void)argv;
 	if (argc > 1)
@@ -212,48 +210,9 @@ hqctl_health(struct hqctl *c, int argc, char **argv)
 		printf("unhealthy: %s\n", msg);
 		return 1;
 	}
-	if (SEG_GET(h->draining)) {
-		printf("unhealthy: hqd pid %lld is shutting down\n",
-		    (long long)h->pid);
-		return 1;
-	}
-	/* Fresh: the supervisor ticked within two heartbeat intervals. */
-	/* Monotonic: a wall-clock jump must not make hqd look dead. */
-	hb = SEG_GET(h->heartbeat_mono_ns);
-	limit_ns = SEG_GET(h->heartbeat_interval_ms) * 2000000 + 1000000000;
-	if (hb == 0 || now > hb + limit_ns) {
-		printf("unhealthy: heartbeat is %.1f s old\n",
-		    hb ? (double)(now - hb) / 1e9 : -1.0);
-		return 1;
-	}
-	for (i = 0; i < h->nworkers; i++) {
-		uint64_t pid = SEG_GET(sg.slot[i].pid);
-
-		if (pid == 0 || (kill((pid_t)pid, 0) == -1 && errno != EPERM)) {
-			printf("unhealthy: worker %u is not running\n", i);
-			return 1;
-		}
-		if (SEG_GET(sg.slot[i].state) == SEG_SLOT_STARTING &&
-		    now_wall_ns() > SEG_GET(sg.slot[i].spawned_ns) +
-		    10000000000ULL) {
-			printf("unhealthy: worker %u has been starting for "
-			    "over 10 s\n", i);
-			return 1;
-		}
-	}
-	if (SEG_GET(h->polling) == SEG_POLL_FALLBACK) {
-		printf("unhealthy: inotify failed; hqd is polling\n");
-		return 1;
-	}
-	if (SEG_GET(h->mode) == SEG_MODE_EVENT_LOOP &&
-	    !SEG_GET(h->watcher_alive)) {
-		printf("unhealthy: the inotify watcher is down\n");
-		return 1;
-	}
-	printf("healthy: hqd pid %lld, %u workers, %s\n", (long long)h->pid,
-	    h->nworkers, SEG_GET(h->mode) == SEG_MODE_POLLING ?
-	    "polling" : "inotify");
-	return 0;
+	ok = report_health(&sg, now_mono_ns(), msg, sizeof(msg));
+	printf("%s\n", msg);
+	return ok ? 0 : 1;
 }
 
 /* --- enqueue ---------------------------------------------------------- */

@@ -405,6 +405,11 @@ main(int argc, char **argv)
 		log_warnx("stats: %s", err);
 		return HQ_EX_CONFIG;
 	}
+	if (http_start(&s, err, sizeof(err)) == -1) {
+		log_warnx("http: %s", err);
+		stats_stop(&s);
+		return HQ_EX_OSERR;
+	}
 	s.started_ms = s.last_event_ms = s.last_work_ms = now_mono_ms();
 
 	/* A previous hqd's claims go back first: nothing runs yet. */
@@ -427,6 +432,7 @@ main(int argc, char **argv)
 	/* A first heartbeat now: monitors need not wait an interval. */
 	stats_tick(&s);
 	ev_run(s.loop, 0);
+	http_stop(&s);
 
 	/* Every worker is reaped: one last connection, alone, folds the WAL
 	 * back into the database and removes it (workers closing together

@@ -88,6 +88,7 @@ struct sup {
 	uint64_t		 last_event_ms;	/* last inotify/scan news */
 	uint64_t		 last_work_ms;	/* last WORK or DONE */
 	struct seg		*seg;		/* the stats segment, ours */
+	struct http		*http;		/* --http, NULL when off */
 	char			 seg_name[64];
 };
 
@@ -139,6 +140,13 @@ void	stats_oldest(struct sup *);
 void	stats_tick(struct sup *);
 /* After a worker became ready: the first time all are, tell systemd. */
 void	stats_ready(struct sup *);
+
+/* http.c */
+/* Listen on cfg.http and serve from the loop (nothing when unset). 0, or
+ * -1 + err (bad address, bind failed). */
+int	http_start(struct sup *, char *err, size_t errlen);
+/* Close every connection and the listener. */
+void	http_stop(struct sup *);
 
 /* notify.c */
 /* Read and clear $NOTIFY_SOCKET and $WATCHDOG_USEC. */

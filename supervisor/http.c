@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: MIT */
+/* http.c: hqd --http ADDR:PORT: /metrics, /healthz, /readyz, /stats.json,
+ * /events (Server-Sent Events) and the dashboard, all rendered from the
+ * stats segment by common/report.c.
+ *
+ * libmicrohttpd runs inside the supervisor's libev loop, in MHD's external
+ * epoll mode: one ev_io on MHD's epoll fd and one ev_timer for the timeout
+ * MHD asks for. No thread: hqd forks workers and takes its signals through
+ * libev, and a second thread would need its own signal mask and locks
+ * around the segment the loop writes. Every answer is rendered from memory
+ * in microseconds; MHD's sockets are non-blocking, so a slow client costs
+ * the loop nothing, and the limits below bound what clients can hold.
+ * Idle (no connection), MHD asks for no timeout: no wakeups. */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common/log.h"
+#include "common/now.h"
+#include "common/report.h"
+#include "common/xmalloc.h"
+#include "supervisor/sup.h"
+
+/* Bounds on what clients can hold (docs/operations.md): connections in
+ * all (stalled ones included), MHD's per-connection buffer pool, and the
+ * inactivity timeout that closes a stalled or idle one. */
+#define HTTP_MAX_CONNECTIONS	128
+#define HTTP_CONN_MEMORY	(32 * 1024)
+#define HTTP_TIMEOUT_S		10
+#define HTTP_BACKLOG		64
+/* /events: one document per second; the client reconnects after 1 s. */
+#define HTTP_SSE_INTERVAL	1.0
+
+extern const unsigned char	hq_dashboard[];
+extern const size_t		hq_dashboard_len;
+
+/* One rendered /events message, shared by every stream sending it. */
+struct sse_doc {
+	unsigned	refs;
+	size_t		len;
+	char		data[];
+};
+
+/* One /events client. */
+struct sse {
+	struct http		*h;
+	struct MHD_Connection	*conn;
+	struct sse		*next, *prev;
+	struct sse_doc		*doc;		/* being sent, NULL: none */
+	size_t			 off;
+	uint64_t		 sent_gen;	/* last document started */
+	bool			 suspended;
+};
+
+struct http {
+	struct sup		*s;
+	struct MHD_Daemon	*d;
+	int			 lfd;
+	ev_io			 io;		/* MHD's epoll fd */
+	ev_timer		 mhd_timer;	/* MHD's own timeouts */
+	ev_timer		 sse_timer;	/* runs only while streams */
+	struct sse		*streams;
+	int			 nstreams;
+	struct sse_doc		*doc;		/* latest /events message */
+	uint64_t		 gen;		/* its generation, from 1 */
+	struct report_totals	 prev;		/* for the window */
+	uint64_t		 prev_ns;	/* monotonic, 0: none */
+	uint64_t		 oldest_ms;	/* last stats_oldest() */
+	bool			 stopping;
+	char			 addr[128];	/* as bound, for the log */
+};
+
+static void
+http_doc_unref(struct sse_doc *d)
+{
+	if (d != NULL && --d->refs == 0)
+		free(d);
+}
+
+/* Gauges as of now. The oldest-pending walk is O(queue): at most once a
+ * second however many clients ask. */
+static void
+http_refresh(struct http *h)
+{
+	uint64_t	now = now_mono_ms();
+
+	stats_gauges(h->s);
+	if (now - h->oldest_ms >= 1000) {
+		stats_oldest(h->s);
+		h->oldest_ms = now;
+	}
+}
+
+/* The next /events message: the heartbeat document plus the window since
+ * the previous message. */
+static void
+http_sse_render(struct http *h)
+{
+	struct report_totals	 t;
+	struct pbuf		 b = { 0 };
+	struct sse_doc		*d;
+	uint64_t		 now = now_mono_ns();
+
+	http_refresh(h);
+	report_totals(h->s->seg, &t);
+	pbuf_printf(&b, "retry: 1000\ndata: ");
+	report_json(&b, h->s->seg, NULL, now_wall_ns());
+	/* Reopen the document ("...}\n") to add the window. */
+	while (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.len--;
+	if (b.len > 0 && b.data[b.len - 1] == '}')
+		b.len--;
+	report_window(&b, h->prev_ns ? &h->prev : &t, &t,
+	    h->prev_ns ? (double)(now - h->prev_ns) / 1e9 : 0.0);
+	pbuf_printf(&b, "}\n\n");
+	h->prev = t;
+	h->prev_ns = now;
+
+	d = xmalloc(sizeof(*d) + b.len);
+	d->refs = 1;
+	d->len = b.len;
+	memcpy(d->data, b.data, b.len);
+	pbuf_free(&b);
+	http_doc_unref(h->doc);
+	h->doc = d;
+	h->gen++;
+}
+
+static void	http_run(struct http *);
+
+static void
+http_sse_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct http	*h = container_of(t, struct http, sse_timer);
+	struct sse	*st;
+
+	(void)loop;
+	(void)revents;
+	http_sse_render(h);
+	for (st = h->streams; st != NULL; st = st->next)
+		if (st->suspended) {
+			st->suspended = false;
+			MHD_resume_connection(st->conn);
+		}
+	/* In external mode a resumed connection moves only in MHD_run. */
+	http_run(h);
+}
+
+/* MHD asks for body bytes when the client's socket has room: a stalled
+ * client is never asked, so it holds at most its kernel buffer and MHD's
+ * pool, and times out. Between documents the stream is suspended (no
+ * polling, no timeout) until the next tick resumes it. */
+static ssize_t
+http_sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sse	*st = cls;
+	struct http	*h = st->h;
+	size_t		 n;
+
+	(void)pos;
+	if (h->stopping)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (st->doc == NULL) {
+		if (h->doc == NULL || st->sent_gen == h->gen) {
+			st->suspended = true;
+			MHD_suspend_connection(st->conn);
+			return 0;
+		}
+		st->doc = h->doc;
+		st->doc->refs++;
+		st->off = 0;
+		st->sent_gen = h->gen;
+	}
+	n = st->doc->len - st->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, st->doc->data + st->off, n);
+	st->off += n;
+	if (st->off == st->doc->len) {
+		http_doc_unref(st->doc);
+		st->doc = NULL;
+	}
+	return (ssize_t)n;
+}
+
+static void
+http_sse_free(void *cls)
+{
+	struct sse	*st = cls;
+	struct http	*h = st->h;
+
+	if (st->prev != NULL)
+		st->prev->next = st->next;
+	else
+		h->streams = st->next;
+	if (st->next != NULL)
+		st->next->prev = st->prev;
+	http_doc_unref(st->doc);
+	free(st);
+	if (--h->nstreams == 0) {
+		ev_timer_stop(h->s->loop, &h->sse_timer);
+		h->prev_ns = 0;
+	}
+}
+
+static enum MHD_Result
+http_send(struct MHD_Connection *c, unsigned status, const char *type,
+    struct MHD_Response *r)
+{
+	enum MHD_Result	ret;
+
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Hand a rendered buffer to MHD, which frees it when sent. */
+static enum MHD_Result
+http_send_pbuf(struct MHD_Connection *c, unsigned status, const char *type,
+    struct pbuf *b)
+{
+	struct MHD_Response	*r;
+
+	r = MHD_create_response_from_buffer_with_free_callback(b->len,
+	    b->data, free);
+	if (r == NULL)
+		pbuf_free(b);
+	return http_send(c, status, type, r);
+}
+
+static enum MHD_Result
+http_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result
+http_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	struct pbuf	b = { 0 };
+	char		line[512];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pbuf_printf(&b, "%s\n", line);
+	return http_send_pbuf(c, status, "text/plain; charset=utf-8", &b);
+}
+
+static enum MHD_Result
+http_readyz(struct http *h, struct MHD_Connection *c)
+{
+	struct sup	*s = h->s;
+	int		 alive = workers_alive(s);
+
+	if (s->phase != SUP_RUNNING)
+		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "not ready: draining");
+	if (!s->ready_sent)
+		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "not ready: starting (%d of %d workers up)", alive,
+		    s->nslots);
+	if (alive == 0)
+		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "not ready: no worker is running");
+	return http_text(c, MHD_HTTP_OK, "ready: %d of %d workers, %zu queued",
+	    alive, s->nslots, s->idx.nheap);
+}
+
+static enum MHD_Result
+http_events(struct http *h, struct MHD_Connection *c)
+{
+	struct MHD_Response	*r;
+	struct sse		*st;
+
+	st = xcalloc(1, sizeof(*st));
+	st->h = h;
+	st->conn = c;
+	st->next = h->streams;
+	if (h->streams != NULL)
+		h->streams->prev = st;
+	h->streams = st;
+	if (h->nstreams++ == 0) {
+		/* The first client gets a fresh document at once. */
+		http_sse_render(h);
+		ev_timer_set(&h->sse_timer, HTTP_SSE_INTERVAL,
+		    HTTP_SSE_INTERVAL);
+		ev_timer_start(h->s->loop, &h->sse_timer);
+	}
+	/* From here the free callback owns st, whatever happens. */
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	    http_sse_read, st, http_sse_free);
+	if (r == NULL) {
+		http_sse_free(st);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	return http_send(c, MHD_HTTP_OK, "text/event-stream", r);
+}
+
+static enum MHD_Result
+http_handler(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http		*h = cls;
+	struct pbuf		 b = { 0 };
+	struct MHD_Response	*r;
+	char			 msg[256];
+	bool			 head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	/* Nothing here takes a body: drop whatever comes. */
+	*upload_data_size = 0;
+	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+		r = MHD_create_response_from_buffer(20,
+		    (void *)(uintptr_t)"method not allowed\n\n",
+		    MHD_RESPMEM_PERSISTENT);
+		if (r != NULL)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+			    "GET, HEAD");
+		return http_send(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "text/plain; charset=utf-8", r);
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		http_refresh(h);
+		report_prometheus(&b, h->s->seg, NULL, now_wall_ns());
+		return http_send_pbuf(c, MHD_HTTP_OK,
+		    "text/plain; version=0.0.4; charset=utf-8", &b);
+	}
+	if (strcmp(url, "/stats.json") == 0) {
+		http_refresh(h);
+		report_json(&b, h->s->seg, NULL, now_wall_ns());
+		return http_send_pbuf(c, MHD_HTTP_OK, "application/json", &b);
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		bool ok = report_health(h->s->seg, now_mono_ns(), msg,
+		    sizeof(msg));
+
+		return http_text(c, ok ? MHD_HTTP_OK :
+		    MHD_HTTP_SERVICE_UNAVAILABLE, "%s", msg);
+	}
+	if (strcmp(url, "/readyz") == 0)
+		return http_readyz(h, c);
+	if (strcmp(url, "/events") == 0) {
+		if (head || h->stopping)
+			return http_send(c, MHD_HTTP_OK, "text/event-stream",
+			    MHD_create_response_from_buffer(0, NULL,
+			    MHD_RESPMEM_PERSISTENT));
+		return http_events(h, c);
+	}
+	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
+		r = MHD_create_response_from_buffer(hq_dashboard_len,
+		    (void *)(uintptr_t)hq_dashboard, MHD_RESPMEM_PERSISTENT);
+		/* Everything the page needs is inline or from this origin. */
+		if (r != NULL)
+			MHD_add_response_header(r, "Content-Security-Policy",
+			    "default-src 'none'; script-src 'unsafe-inline'; "
+			    "style-src 'unsafe-inline'; connect-src 'self'; "
+			    "img-src 'self' data:");
+		return http_send(c, MHD_HTTP_OK, "text/html; charset=utf-8", r);
+	}
+	return http_text(c, MHD_HTTP_NOT_FOUND, "not found: try /, /metrics, "
+	    "/healthz, /readyz, /stats.json, /events");
+}
+
+/* Let MHD do what is due, then wake again when it says. */
+static void
+http_run(struct http *h)
+{
+	MHD_UNSIGNED_LONG_LONG	ms;
+
+	MHD_run(h->d);
+	ev_timer_stop(h->s->loop, &h->mhd_timer);
+	if (MHD_get_timeout(h->d, &ms) == MHD_YES) {
+		ev_timer_set(&h->mhd_timer, (double)ms / 1000.0, 0.0);
+		ev_timer_start(h->s->loop, &h->mhd_timer);
+	}
+}
+
+static void
+http_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	http_run(container_of(w, struct http, io));
+}
+
+static void
+http_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	http_run(container_of(t, struct http, mhd_timer));
+}
+
+/* MHD's messages are about clients (resets, bad requests): debug only, so
+ * a hostile client cannot fill the log. */
+static void
+http_log(void *cls, const char *fmt, va_list ap)
+{
+	char	line[512];
+	size_t	n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("http: %s", line);
+}
+
+/* Our own listening socket: errors name the address, and it is bound
+ * before any worker exists. */
+static int
+http_listen(struct http *h, const char *spec, char *err, size_t errlen)
+{
+	struct addrinfo		 hints = { 0 }, *res, *ai;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 host[256], port[8], nh[NI_MAXHOST], np[8];
+	int			 fd = -1, one = 1, rc, saved = 0;
+
+	if (config_hostport(spec, host, sizeof(host), port,
+	    sizeof(port)) == -1) {
+		snprintf(err, errlen, "'%s' is not ADDR:PORT", spec);
+		return -1;
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		/* A restarted hqd must not wait out TIME_WAIT. */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, HTTP_BACKLOG) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", spec, strerror(saved));
+		return -1;
+	}
+	h->lfd = fd;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, sl, nh, sizeof(nh), np,
+	    sizeof(np), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(h->addr, sizeof(h->addr), ss.ss_family == AF_INET6 ?
+		    "[%s]:%s" : "%s:%s", nh, np);
+	else
+		snprintf(h->addr, sizeof(h->addr), "%s", spec);
+	return 0;
+}
+
+int
+http_start(struct sup *s, char *err, size_t errlen)
+{
+	const union MHD_DaemonInfo	*info;
+	struct http			*h;
+
+	if (s->cfg.http == NULL)
+		return 0;
+	h = xcalloc(1, sizeof(*h));
+	h->s = s;
+	h->lfd = -1;
+	if (http_listen(h, s->cfg.http, err, errlen) == -1) {
+		free(h);
+		return -1;
+	}
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL, http_handler, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,	/* must be first */
+	    MHD_OPTION_LISTEN_SOCKET, h->lfd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+	    MHD_OPTION_END);
+	if (h->d == NULL || (info = MHD_get_daemon_info(h->d,
+	    MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+		snprintf(err, errlen, "%s: libmicrohttpd failed to start",
+		    s->cfg.http);
+		if (h->d != NULL)
+			MHD_stop_daemon(h->d);	/* closes lfd too */
+		else
+			close(h->lfd);
+		free(h);
+		return -1;
+	}
+	ev_io_init(&h->io, http_io_cb, info->epoll_fd, EV_READ);
+	ev_io_start(s->loop, &h->io);
+	ev_init(&h->mhd_timer, http_timer_cb);
+	ev_init(&h->sse_timer, http_sse_tick_cb);
+	s->http = h;
+	log_info("http: serving on http://%s/ (/metrics, /healthz, /readyz, "
+	    "/stats.json, /events)", h->addr);
+	return 0;
+}
+
+void
+http_stop(struct sup *s)
+{
+	struct http	*h = s->http;
+	struct sse	*st;
+
+	if (h == NULL)
+		return;
+	/* Streams end: resumed, their reader returns end of stream. */
+	h->stopping = true;
+	for (st = h->streams; st != NULL; st = st->next)
+		if (st->suspended) {
+			st->suspended = false;
+			MHD_resume_connection(st->conn);
+		}
+	MHD_run(h->d);
+	ev_io_stop(s->loop, &h->io);
+	ev_timer_stop(s->loop, &h->mhd_timer);
+	ev_timer_stop(s->loop, &h->sse_timer);
+	/* Closes every connection (each stream's free callback runs) and
+	 * the listening socket. */
+	MHD_stop_daemon(h->d);
+	http_doc_unref(h->doc);
+	free(h);
+	s->http = NULL;
+}
