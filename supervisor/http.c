@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,8 +37,12 @@
 #define HTTP_CONN_MEMORY	(32 * 1024)
 #define HTTP_TIMEOUT_S		10
 #define HTTP_BACKLOG		64
-/* /events: one document per second; the client reconnects after 1 s. */
+/* /events: one document per second; the client reconnects after 1 s. A
+ * stream whose socket still holds unsent bytes at this many ticks in a row
+ * has a client that stopped reading: it is cut (MHD's inactivity timeout
+ * does not see it, as each new document counts as activity). */
 #define HTTP_SSE_INTERVAL	1.0
+#define HTTP_SSE_MAX_LAG	5
 
 extern const unsigned char	hq_dashboard[];
 extern const size_t		hq_dashboard_len;
@@ -56,6 +62,7 @@ struct sse {
 	struct sse_doc		*doc;		/* being sent, NULL: none */
 	size_t			 off;
 	uint64_t		 sent_gen;	/* last document started */
+	int			 lag;		/* ticks with bytes unsent */
 	bool			 suspended;
 };
 
@@ -135,6 +142,27 @@ http_sse_render(struct http *h)
 
 static void	http_run(struct http *);
 
+/* A client that does not read: its socket's send queue stays non-empty.
+ * shutdown() (not close: the fd is MHD's) makes MHD's next write fail, and
+ * MHD closes the connection and frees the stream. */
+static void
+http_sse_lag(struct sse *st)
+{
+	const union MHD_ConnectionInfo	*ci;
+	int				 unsent = 0;
+
+	ci = MHD_get_connection_info(st->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || ioctl(ci->connect_fd, SIOCOUTQ, &unsent) == -1)
+		return;
+	st->lag = unsent > 0 || st->doc != NULL ? st->lag + 1 : 0;
+	if (st->lag == HTTP_SSE_MAX_LAG) {
+		log_debug("http: /events client stopped reading (%d bytes "
+		    "unsent): closed", unsent);
+		shutdown(ci->connect_fd, SHUT_RDWR);
+	}
+}
+
 static void
 http_sse_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -144,11 +172,13 @@ http_sse_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	http_sse_render(h);
-	for (st = h->streams; st != NULL; st = st->next)
+	for (st = h->streams; st != NULL; st = st->next) {
+		http_sse_lag(st);
 		if (st->suspended) {
 			st->suspended = false;
 			MHD_resume_connection(st->conn);
 		}
+	}
 	/* In external mode a resumed connection moves only in MHD_run. */
 	http_run(h);
 }

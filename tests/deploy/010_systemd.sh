@@ -46,7 +46,7 @@ done
 # The hardening keeps what hq needs.
 for want in Type=notify NotifyAccess=main KillMode=mixed \
     RestartPreventExitStatus=78 Restart=on-failure ProtectSystem=strict \
-    RestrictAddressFamilies=AF_UNIX CapabilityBoundingSet= \
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" CapabilityBoundingSet= \
     SystemCallFilter=@system-service NoNewPrivileges=yes; do
 	grep -qx -- "$want" "$U" || fail "$want missing from the unit"
 done

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # hqd.service's SystemCallFilter= and RestrictAddressFamilies= keep hq
 # working: every system call hqd and its workers make in a busy life
-# (start, --group, notify socket, entries applied and failed, a worker
-# killed and respawned, HUP, USR1, TERM drain), recorded by strace, is in
-# the set the unit allows (as systemd-analyze expands it), and every socket
-# is AF_UNIX.
+# (start, --group, notify socket, --http with a few requests, entries
+# applied and failed, a worker killed and respawned, HUP, USR1, TERM
+# drain), recorded by strace, is in the set the unit allows (as
+# systemd-analyze expands it), and every socket is of a family the unit's
+# RestrictAddressFamilies= allows.
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
 need strace systemd-analyze
@@ -55,7 +56,8 @@ hq_wait 10 "the listener" grep -q listening "$T/listen.out"
 : >>"$LOG"
 NOTIFY_SOCKET=$SOCK WATCHDOG_USEC=1000000 strace -f -qq -o "$T/trace" \
     "$HQD" --root "$ROOT" --db "$DB" --group "$(id -gn)" \
-    --log-file "$T/hqd-file.log" --heartbeat-interval 0.3 2>>"$LOG" &
+    --log-file "$T/hqd-file.log" --heartbeat-interval 0.3 \
+    --http 127.0.0.1:0 2>>"$LOG" &
 STRACE_PID=$!
 HQ_BG+=("$STRACE_PID")
 hq__hqd_up() {
@@ -64,8 +66,24 @@ hq__hqd_up() {
 }
 hq_wait 20 "hqd under strace" hq__hqd_up
 hq_wait 20 "READY=1" grep -q READY=1 "$T/notify.log"
+# A few requests (bash's /dev/tcp: HTTP/1.0, the server closes).
+port=$(sed -n 's|.*http: serving on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T/hqd-file.log")
+[ -n "$port" ] || fail "hqd logged no 'http: serving on' line"
+http_get() {
+	local r
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	printf 'GET %s HTTP/1.0\r\n\r\n' "$1" >&5
+	r=$(timeout 10 cat <&5) || true
+	exec 5<&-
+	assert_match "$(head -n 1 <<<"$r")" '^HTTP/1\.[01] 200' "GET $1"
+}
+for path in /metrics /healthz /readyz /stats.json; do
+	http_get "$path"
+done
 
 hq_drop 5_1.json '{"sql":"CREATE TABLE t(v)"}'
+# The table first: two workers could take both entries at once.
+hq_wait_sql 20 "SELECT count(*) FROM sqlite_master WHERE name = 't'" 1
 hq_drop 5_2.json '{"sql":"INSERT INTO t VALUES (?)","params":[1]}'
 hq_drop 5_3.json '{"sql":"INSERT INTO nope VALUES (1)"}'
 printf '\x81\xa3sql\xb0CREATE TABLE u(v)' >"$ROOT/.tmp/4_1.msgpack"
@@ -103,8 +121,15 @@ awk '{
 missing=$(comm -23 "$D_T/used" "$D_T/allowed" | tr '\n' ' ')
 [ -z "$missing" ] || fail "system calls outside the unit's SystemCallFilter: $missing"
 
-# Sockets: AF_UNIX only (RestrictAddressFamilies=AF_UNIX).
+# Sockets: only families the unit's RestrictAddressFamilies= lists.
+allowed_af=" $(sed -n 's/^RestrictAddressFamilies=//p' "$U" | tr '\n' ' ') "
 families=$(grep -oE '(socket|socketpair)\(AF_[A-Z0-9]+' "$T/trace" |
     sed 's/.*(//' | sort -u | tr '\n' ' ')
-assert_eq "$families" "AF_UNIX " "socket families"
+for af in $families; do
+	case $allowed_af in
+	*" $af "*) ;;
+	*) fail "socket family $af outside the unit's RestrictAddressFamilies=$allowed_af" ;;
+	esac
+done
+case $families in *AF_INET*) ;; *) fail "no AF_INET socket traced: did --http run?" ;; esac
 note "ok: $(wc -l <"$D_T/used") distinct system calls, all allowed"

@@ -1,6 +1,7 @@
 // k8s_policy.cjs TOOLS DIR: what deploy/k8s promises beyond the schemas:
 // hqd a native sidecar sharing the queue and /dev/shm with the
-// application, probes by hqctl health, a grace period above the drain
+// application, hqd --http on a port named metrics that Prometheus scrapes
+// and the probes GET (/readyz, /healthz), a grace period above the drain
 // budget, the restricted pod security profile, requests and limits, and a
 // KEDA ScaledObject on the summed queue depth with a fallback.
 "use strict";
@@ -45,10 +46,20 @@ check(qH && qA && qH.name === qA.name, "the queue is not one volume in both cont
 check(qH && qH.mountPath !== root, "the queue root is a volume's mount point (world-writable: hqd refuses it)");
 check(!mountOf(app, path.dirname(env(hqd, "HIVE_DB"))), "the application mounts hqd's database");
 
-// Probes: exec hqctl health, all three.
-for (const p of ["startupProbe", "livenessProbe", "readinessProbe"]) {
-	const cmd = hqd[p] && hqd[p].exec && hqd[p].exec.command;
-	check(cmd && cmd.join(" ") === "/usr/bin/hqctl health", `hqd ${p} is not exec hqctl health`);
+// hqd --http on the pod's address, its port named "metrics" and scraped.
+const ann = dep.spec.template.metadata.annotations || {};
+const http = env(hqd, "HQ_HTTP") || "";
+const httpPort = Number((/^(?:0\.0\.0\.0|\[::\]):([0-9]+)$/.exec(http) || [])[1]);
+check(httpPort > 0, `HQ_HTTP "${http}" is not 0.0.0.0:PORT or [::]:PORT (probes and scrapes come from outside the pod)`);
+const mport = (hqd.ports || []).find((p) => p.name === "metrics");
+check(mport && mport.containerPort === httpPort, `hqd has no port "metrics" ${httpPort} (HQ_HTTP's)`);
+check(ann["prometheus.io/scrape"] === "true" && Number(ann["prometheus.io/port"]) === httpPort &&
+    ann["prometheus.io/path"] === "/metrics", `Prometheus scrape annotations are not port ${httpPort}, /metrics`);
+// Probes: HTTP GET on that port, /readyz to start and serve, /healthz to live.
+for (const [p, want] of [["startupProbe", "/readyz"], ["livenessProbe", "/healthz"], ["readinessProbe", "/readyz"]]) {
+	const g = hqd[p] && hqd[p].httpGet;
+	check(g && g.path === want && (g.port === "metrics" || g.port === httpPort) && (g.scheme || "HTTP") === "HTTP",
+	    `hqd ${p} is not GET ${want} on port metrics`);
 }
 const drain = Number(env(hqd, "HQ_SHUTDOWN_TIMEOUT") || 10);
 check(pod.terminationGracePeriodSeconds > drain + 5,
@@ -69,8 +80,6 @@ for (const c of [...(pod.initContainers || []), ...pod.containers]) {
 	check(r.requests && r.requests.cpu && r.requests.memory, `${c.name}: requests`);
 	check(r.limits && r.limits.memory, `${c.name}: memory limit`);
 }
-const ann = dep.spec.template.metadata.annotations || {};
-check(ann["prometheus.io/scrape"] === "true" && ann["prometheus.io/port"], "Prometheus scrape annotations");
 
 // KEDA.
 const so = find("ScaledObject")[0];

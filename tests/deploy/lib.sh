@@ -12,6 +12,9 @@ SRC=$HQ_SOURCE_DIR
 D_T=$(mktemp -d "${TMPDIR:-/tmp}/hq-deploy.XXXXXX")
 hq_deploy_cleanup() {
 	local rc=$?
+	# No errexit here: the (exit $rc) below would end the trap before
+	# hq_cleanup, leaving the test's hqd running after a failure.
+	set +e
 	# Sourced after tests/e2e/lib.sh: its cleanup (hqd, helpers) first.
 	if declare -F hq_cleanup >/dev/null; then
 		if [ $rc -eq 77 ]; then (exit 0); else (exit $rc); fi
