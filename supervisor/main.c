@@ -363,6 +363,24 @@ main_check_db(struct sup *s)
 	sqlite3_close(db);
 }
 
+/* Everything main() set up, in reverse (each part copes with "not set
+ * up"): the normal exit and the failures after the loop exists. */
+static void
+main_free(struct sup *s)
+{
+	stats_stop(s);
+	notify_close(s);
+	watch_stop(s);
+	workers_free(s);
+	pindex_free(&s->idx);
+	pset_free(&s->badnames);
+	queue_close(&s->q);
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	config_free(&s->cfg);
+	ev_loop_destroy(s->loop);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -403,11 +421,12 @@ main(int argc, char **argv)
 	notify_init(&s);
 	if (stats_start(&s, err, sizeof(err)) == -1) {
 		log_warnx("stats: %s", err);
+		main_free(&s);
 		return HQ_EX_CONFIG;
 	}
 	if (http_start(&s, err, sizeof(err)) == -1) {
 		log_warnx("http: %s", err);
-		stats_stop(&s);
+		main_free(&s);
 		return HQ_EX_OSERR;
 	}
 	s.started_ms = s.last_event_ms = s.last_work_ms = now_mono_ms();
@@ -462,16 +481,6 @@ main(int argc, char **argv)
 		    (unsigned long long)t.failed,
 		    (unsigned long long)t.retried);
 	}
-	stats_stop(&s);
-	notify_close(&s);
-	watch_stop(&s);
-	workers_free(&s);
-	pindex_free(&s.idx);
-	pset_free(&s.badnames);
-	queue_close(&s.q);
-	if (s.lockfd != -1)
-		close(s.lockfd);
-	config_free(&s.cfg);
-	ev_loop_destroy(s.loop);
+	main_free(&s);
 	return s.exit_code;
 }

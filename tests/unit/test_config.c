@@ -514,7 +514,46 @@ test_env_empty_and_skip(void)
 	config_free(&c);
 }
 
+/* --http's ADDR:PORT. */
+static void
+test_hostport(void)
+{
+	static const struct { const char *in, *host, *port; } ok[] = {
+		{ "127.0.0.1:9464", "127.0.0.1", "9464" },
+		{ "[::1]:80", "::1", "80" },
+		{ ":9464", "0.0.0.0", "9464" },
+		{ "localhost:0", "localhost", "0" },
+		{ "0.0.0.0:65535", "0.0.0.0", "65535" },
+	};
+	static const char *bad[] = { "9464", "127.0.0.1", "127.0.0.1:",
+	    "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:x", "::1:9464",
+	    "[::1]9464", "[::1", "host:+80", "host:80 ", "" };
+	struct hq_config	c;
+	char			host[64], port[8], err[256];
+	size_t			i;
+
+	for (i = 0; i < nitems(ok); i++) {
+		CHECK_EQ_INT(config_hostport(ok[i].in, host, sizeof(host), port,
+		    sizeof(port)), 0);
+		CHECK_EQ_STR(host, ok[i].host);
+		CHECK_EQ_STR(port, ok[i].port);
+	}
+	for (i = 0; i < nitems(bad); i++)
+		CHECK_EQ_INT(config_hostport(bad[i], host, sizeof(host), port,
+		    sizeof(port)), -1);
+	/* A host longer than the buffer is refused, not cut. */
+	CHECK_EQ_INT(config_hostport("a-rather-long-host-name:80", host, 8,
+	    port, sizeof(port)), -1);
+	config_defaults(&c);
+	CHECK(c.http == NULL);
+	c.http = strdup("nope");
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), -1);
+	CHECK(strstr(err, "http: 'nope' is not ADDR:PORT") != NULL);
+	config_free(&c);
+}
+
 static const struct hqtest tests[] = {
+	{ "hostport", test_hostport },
 	{ "env_empty_and_skip", test_env_empty_and_skip },
 	{ "defaults", test_defaults },
 	{ "table", test_table },

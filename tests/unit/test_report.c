@@ -1478,7 +1478,92 @@ test_count_dirs(void)
 	CHECK(!d.valid);
 }
 
+/* The window: counts and percentiles of what happened between two totals
+ * only (the 10 x 100 us before the first are not in it); a smaller
+ * counter (a new segment) counts from zero. */
+static void
+test_window(void)
+{
+	struct seg		*sg = trep_seg();
+	struct report_totals	 a, b;
+	struct pbuf		 out = { 0 };
+	struct tj		*o, *w, *x;
+	char			 err[256];
+	int			 i;
+
+	report_totals(sg, &a);
+	for (i = 0; i < 4; i++)
+		seg_hist_add(&sg->slot[0].lat_exec, 40000);	/* 40 ms */
+	SEG_ADD(sg->slot[0].c.applied, 4);
+	SEG_ADD(sg->slot[1].c.failed, 1);
+	report_totals(sg, &b);
+	pbuf_printf(&out, "{\"x\":1");
+	report_window(&out, &a, &b, 1.5);
+	pbuf_printf(&out, "}");
+	o = tj_parse(out.data, out.len, err, sizeof(err));
+	REQUIRE(o != NULL);
+	w = tj_get(o, "window");
+	REQUIRE(w != NULL && w->type == TJ_OBJ);
+	J_INT(w, "applied", 4);
+	J_INT(w, "failed", 1);
+	J_INT(w, "retried", 0);
+	CHECK(tj_get(w, "seconds") != NULL &&
+	    tj_get(w, "seconds")->d == 1.5);
+	x = tj_get(w, "exec");
+	REQUIRE(x != NULL);
+	J_INT(x, "count", 4);
+	/* All four in 40 ms's bucket (at most 19 % wide). */
+	CHECK(tj_get(x, "p50_ms")->d >= 40.0 && tj_get(x, "p50_ms")->d <= 48.0);
+	CHECK(tj_get(x, "p99_ms")->d >= 40.0 && tj_get(x, "p99_ms")->d <= 48.0);
+	J_INT(tj_get(w, "commit"), "count", 0);
+	tj_free(o);
+	free(o);
+
+	/* b before a: counters went down (another segment): b counts whole. */
+	out.len = 0;
+	report_window(&out, &b, &a, 1.0);
+	pbuf_add(&out, "", 1);
+	CHECK(strstr(out.data, "\"applied\":15,") != NULL);
+	pbuf_free(&out);
+	free(sg);
+}
+
+/* hqctl health and /healthz: each reason, checked in order. */
+static void
+test_health(void)
+{
+	struct seg	*sg = trep_seg();
+	char		 msg[256];
+	uint64_t	 now = 1000 * SEC;
+
+	/* Workers must exist: ourselves stand in for both. */
+	SEG_SET(sg->slot[0].pid, (uint64_t)getpid());
+	SEG_SET(sg->slot[1].pid, (uint64_t)getpid());
+	SEG_SET(sg->h.heartbeat_mono_ns, now - SEC);
+	CHECK(report_health(sg, now, msg, sizeof(msg)));
+	CHECK_EQ_STR(msg, "healthy: hqd pid 4242, 2 workers, inotify");
+	/* Two intervals (5 s) and a second of slack: 11 s is too old. */
+	CHECK(!report_health(sg, now + 11 * SEC, msg, sizeof(msg)));
+	CHECK_EQ_STR(msg, "unhealthy: heartbeat is 12.0 s old");
+	SEG_SET(sg->slot[1].pid, 0);
+	CHECK(!report_health(sg, now, msg, sizeof(msg)));
+	CHECK_EQ_STR(msg, "unhealthy: worker 1 is not running");
+	SEG_SET(sg->slot[1].pid, (uint64_t)getpid());
+	SEG_SET(sg->h.watcher_alive, 0);
+	CHECK(!report_health(sg, now, msg, sizeof(msg)));
+	CHECK_EQ_STR(msg, "unhealthy: the inotify watcher is down");
+	SEG_SET(sg->h.polling, SEG_POLL_FALLBACK);
+	CHECK(!report_health(sg, now, msg, sizeof(msg)));
+	CHECK_EQ_STR(msg, "unhealthy: inotify failed; hqd is polling");
+	SEG_SET(sg->h.draining, 1);
+	CHECK(!report_health(sg, now, msg, sizeof(msg)));
+	CHECK_EQ_STR(msg, "unhealthy: hqd pid 4242 is shutting down");
+	free(sg);
+}
+
 static const struct hqtest tests[] = {
+	{ "window", test_window },
+	{ "health", test_health },
 	{ "json_reader", test_json_reader },
 	{ "json_values", test_json_values },
 	{ "json_empty", test_json_empty },
