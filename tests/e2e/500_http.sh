@@ -169,7 +169,9 @@ hq_wait_sql 30 "SELECT count(*) FROM t" 2300
 note "2000 entries applied with 50 stalled clients; /healthz answered $n times, slowest ${slow} ms"
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$HQ_PID/status")
 note "supervisor RSS with 50 stalled clients: ${rss} kB"
-[ "$rss" -lt 32768 ] || fail "supervisor RSS ${rss} kB with 50 stalled clients"
+# (Under valgrind, RSS is valgrind's: not ours to judge.)
+[ -n "${VG_LOGDIR:-}" ] || [ "$rss" -lt 32768 ] ||
+    fail "supervisor RSS ${rss} kB with 50 stalled clients"
 hq_wait 45 "the server to close the half-sent requests" test -s "$T/stall"
 read -r closed secs <"$T/stall"
 assert_eq "$closed" 25 "half-sent requests closed by the server"
