@@ -40,6 +40,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: hqctl [--root DIR] [--shm-name NAME] COMMAND [ARGS]\n"
+	    "       hqctl --help | --version\n"
 	    "\n"
 	    "commands:\n"
 	    "  stats [--json|--prometheus] [--watch SECONDS]\n"
