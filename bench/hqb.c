@@ -293,8 +293,9 @@ static void
 write_entry(const char *root, const char *name, const char *body, size_t len,
     bool fsync_it, bool stamp)
 {
-	char	tmp[PATH_MAX], dst[PATH_MAX];
-	int	fd;
+	char		tmp[PATH_MAX], dst[PATH_MAX];
+	struct timespec	ts[2];
+	int		fd;
 
 	snprintf(tmp, sizeof(tmp), "%s/.tmp/.%s", root, name);
 	snprintf(dst, sizeof(dst), "%s/pending/%s", root, name);
@@ -303,8 +304,13 @@ write_entry(const char *root, const char *name, const char *body, size_t len,
 		die("write %s: %s", tmp, strerror(errno));
 	if (fsync_it && fsync(fd) == -1)
 		die("fsync %s: %s", tmp, strerror(errno));
-	if (stamp && futimens(fd, NULL) == -1)
-		die("futimens %s: %s", tmp, strerror(errno));
+	if (stamp) {
+		/* as hq_enqueue(): an exact stamp, not the coarse clock */
+		clock_gettime(CLOCK_REALTIME, &ts[0]);
+		ts[1] = ts[0];
+		if (futimens(fd, ts) == -1)
+			die("futimens %s: %s", tmp, strerror(errno));
+	}
 	close(fd);
 	if (rename(tmp, dst) == -1)
 		die("rename %s: %s", dst, strerror(errno));
