@@ -89,6 +89,7 @@ struct sup {
 	uint64_t		 last_work_ms;	/* last WORK or DONE */
 	struct seg		*seg;		/* the stats segment, ours */
 	char			 seg_name[64];
+	struct pbuf		 legacy;	/* stats.json as last written */
 };
 
 /* Supervisor counters live in the segment; hqd is their one writer. */
