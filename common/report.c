@@ -87,20 +87,15 @@ report_count_dirs(const char *root, struct report_dirs *d)
 	return 0;
 }
 
-/* dst is our own copy: plain (relaxed) loads and stores, not the locked
- * read-modify-write of SEG_ADD, which cost the idle supervisor most of
- * its CPU (280 per slot, three times per tick). */
-#define REPORT_MERGE(d, s)	SEG_SET((d), SEG_GET(d) + SEG_GET(s))
-
 static void
 report_hist_merge(struct seg_hist *dst, const struct seg_hist *src)
 {
 	unsigned	b;
 
-	REPORT_MERGE(dst->count, src->count);
-	REPORT_MERGE(dst->sum_us, src->sum_us);
+	SEG_ADD(dst->count, SEG_GET(src->count));
+	SEG_ADD(dst->sum_us, SEG_GET(src->sum_us));
 	for (b = 0; b < HQ_HIST_BUCKETS; b++)
-		REPORT_MERGE(dst->bucket[b], src->bucket[b]);
+		SEG_ADD(dst->bucket[b], SEG_GET(src->bucket[b]));
 }
 
 void
@@ -111,8 +106,7 @@ report_totals(const struct seg *sg, struct report_totals *t)
 	memset(t, 0, sizeof(*t));
 	if (sg == NULL)
 		return;
-	/* The configured slots only: the others are never written. */
-	for (i = 0; i < sg->h.nworkers && i < HQ_SEG_SLOTS; i++) {
+	for (i = 0; i < HQ_SEG_SLOTS; i++) {
 		const struct seg_slot *sl = &sg->slot[i];
 
 		t->applied += SEG_GET(sl->c.applied);
