@@ -293,8 +293,9 @@ static void
 write_entry(const char *root, const char *name, const char *body, size_t len,
     bool fsync_it, bool stamp)
 {
-	char	tmp[PATH_MAX], dst[PATH_MAX];
-	int	fd;
+	char		tmp[PATH_MAX], dst[PATH_MAX];
+	struct timespec	ts[2];
+	int		fd;
 
 	snprintf(tmp, sizeof(tmp), "%s/.tmp/.%s", root, name);
 	snprintf(dst, sizeof(dst), "%s/pending/%s", root, name);
@@ -303,8 +304,13 @@ write_entry(const char *root, const char *name, const char *body, size_t len,
 		die("write %s: %s", tmp, strerror(errno));
 	if (fsync_it && fsync(fd) == -1)
 		die("fsync %s: %s", tmp, strerror(errno));
-	if (stamp && futimens(fd, NULL) == -1)
-		die("futimens %s: %s", tmp, strerror(errno));
+	if (stamp) {
+		/* as hq_enqueue(): an exact stamp, not the coarse clock */
+		clock_gettime(CLOCK_REALTIME, &ts[0]);
+		ts[1] = ts[0];
+		if (futimens(fd, ts) == -1)
+			die("futimens %s: %s", tmp, strerror(errno));
+	}
 	close(fd);
 	if (rename(tmp, dst) == -1)
 		die("rename %s: %s", dst, strerror(errno));
@@ -537,6 +543,30 @@ hqd_start(struct hqd *h, const struct opts *o, const char *root,
 		}
 		execv(o->hqd, argv);
 		_exit(127);
+	}
+}
+
+/* Read and drop what hqd sent on our NOTIFY_SOCKET since (STATUS= every
+ * tick): a datagram socket queues ten, and hqd must never find it full. */
+static void
+hqd_notify_drain(struct hqd *h)
+{
+	char	buf[1024];
+
+	while (recv(h->nfd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Sleep s seconds while draining the notify socket. */
+static void
+hqd_sleep(struct hqd *h, double s)
+{
+	struct pollfd	pfd = { .fd = h->nfd, .events = POLLIN };
+	uint64_t	end = mono_ns() + (uint64_t)(s * 1e9), now;
+
+	while ((now = mono_ns()) < end) {
+		if (poll(&pfd, 1, (int)((end - now) / 1000000) + 1) > 0)
+			hqd_notify_drain(h);
 	}
 }
 
@@ -1058,6 +1088,7 @@ cmd_run(struct opts *o)
 			if (live == 0)
 				t_prod_end = wall_ns();
 		}
+		hqd_notify_drain(&h);
 		now = wall_ns();
 		settled = seg_settled(sg, &failed);
 		total = (uint64_t)o->prefill + atomic_load(&sh->produced);
@@ -1121,8 +1152,12 @@ cmd_run(struct opts *o)
 	if (o->prefill > 0 && !producing) {
 		double el = ((double)t_last - (double)t_start) / 1e9;
 
-		put("drain_s", "%.3f", el);
-		put("drain_rate", "%.0f", o->prefill / el);
+		/* No rate for a drain that did not finish (timeout) or
+		 * never committed (t_last 0): a figure would mislead. */
+		if (settled >= total && t_last > t_start) {
+			put("drain_s", "%.3f", el);
+			put("drain_rate", "%.0f", o->prefill / el);
+		}
 	}
 	if (producing) {
 		double pe = ((double)t_prod_end - (double)t_first) / 1e9;
@@ -1197,16 +1232,18 @@ cmd_run(struct opts *o)
 					die("hq_enqueue: %s", err);
 			}
 			while (seg_settled(sg, NULL) < total + (uint64_t)o->warm)
-				usleep(10000);
+				hqd_sleep(&h, 0.01);
 		}
-		sleep(1);	/* settle */
+		hqd_sleep(&h, 1);	/* settle */
 		pids[0] = h.pid;
 		for (i = 0; i < o->workers; i++)
 			pids[i + 1] = (pid_t)SEGV(sg->slot[i].pid);
 		t0 = wall();
 		for (i = 0; i < np; i++)
 			proc_read(pids[i], &pi0[i]);
-		usleep((useconds_t)(o->idle * 1e6));
+		/* Drained as it comes: one wakeup of ours per tick, which
+		 * does not count against hqd's. */
+		hqd_sleep(&h, o->idle);
 		for (i = 0; i < np; i++)
 			proc_read(pids[i], &pi1[i]);
 		t1 = wall();

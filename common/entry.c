@@ -127,11 +127,11 @@ struct entry_scan {
 	bool			 repaired;
 };
 
-static int	entry_err(char *, size_t, const char *, ...)
+static void	entry_errf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
-static int
-entry_err(char *err, size_t errlen, const char *fmt, ...)
+static void
+entry_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -140,8 +140,14 @@ entry_err(char *err, size_t errlen, const char *fmt, ...)
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
 	}
-	return -1;
 }
+
+/* Writes the message and is -1, visibly at the call site: a varargs
+ * function is never inlined, and were -1 its return value the compiler
+ * could not see that `f() == -1` holds on every error path, and would
+ * warn of out-parameters unset on those paths (gcc -O3). */
+#define entry_err(err, errlen, ...)	\
+	(entry_errf((err), (errlen), __VA_ARGS__), -1)
 
 static void *
 entry_arena_take(struct entry_arena *a, size_t n)
@@ -1417,7 +1423,7 @@ entry_mp_decode(const char *buf, size_t len, struct entry *e, char *err,
 	if (r == MSGPACK_UNPACK_NOMEM_ERROR)
 		fatalx("entry: msgpack: out of memory");
 	if (r != MSGPACK_UNPACK_SUCCESS || off != len)
-		entry_err(err, errlen, "msgpack: cannot unpack (%d)", (int)r);
+		entry_errf(err, errlen, "msgpack: cannot unpack (%d)", (int)r);
 	else
 		ret = entry_mp_build(&u.data, e, err, errlen);
 	/* Everything kept was copied to the arena. */

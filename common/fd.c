@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fd.h"
@@ -71,8 +72,9 @@ int
 fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
     int mode, enum fd_sync sync)
 {
-	char	tmp[320];
-	int	fd, saved;
+	struct stat	st;
+	char		tmp[320];
+	int		fd, saved;
 
 	if (snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name,
 	    (long)getpid()) >= (int)sizeof(tmp)) {
@@ -90,6 +92,20 @@ fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 		goto fail;
 	}
 	fd = -1;
+	/* A display is swapped in, not renamed over the old file: ext4
+	 * (auto_da_alloc) allocates a file's blocks at once when it replaces
+	 * another by rename, and freeing the replaced file's blocks on a
+	 * discard mount then waits for the discard: a blocking wait per
+	 * heartbeat. Swapped, neither file gets blocks before the old one
+	 * is unlinked (a few seconds later, well before writeback). Readers
+	 * see the old or the new file, as with a rename. A durable file has
+	 * blocks anyway (its fsync), so it is simply renamed. */
+	if (sync == FD_SYNC_NONE && fstatat(dirfd, name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+		unlinkat(dirfd, tmp, 0);	/* the old document */
+		return 0;
+	}
 	if (renameat(dirfd, tmp, dirfd, name) == -1)
 		goto fail;
 	if (sync >= FD_SYNC_DIR && fsync(dirfd) == -1)

@@ -20,8 +20,9 @@ enum fd_sync {
 };
 
 /* Write buf to dir/name atomically: a temp file in dir, rename, with the
- * fsyncs sync asks for. The temp name starts with a dot so queue scanners
- * ignore it. */
+ * fsyncs sync asks for (FD_SYNC_NONE: swapped with the old file by
+ * RENAME_EXCHANGE, which then is unlinked; see fd.c). The temp name starts
+ * with a dot so queue scanners ignore it. */
 int	fd_write_atomic(int dirfd, const char *name, const void *buf,
 	    size_t len, int mode, enum fd_sync sync);
 

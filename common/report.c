@@ -506,7 +506,10 @@ report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	    (unsigned long long)(h ? SEG_GET(h->queue_size) :
 	    d && d->valid ? d->pending : 0), (unsigned long long)(h ?
 	    SEG_GET(h->processing) : d && d->valid ? d->processing : 0));
-	if (d != NULL && d->valid)
+	if (h != NULL)
+		pbuf_printf(o, ", %llu failed",
+		    (unsigned long long)SEG_GET(h->failed_entries));
+	else if (d != NULL && d->valid)
 		pbuf_printf(o, ", %llu failed", (unsigned long long)d->failed);
 	pbuf_printf(o, ", oldest %llus\nby priority ",
 	    (unsigned long long)report_age_s(now_ns, h ?

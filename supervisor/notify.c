@@ -36,8 +36,10 @@ notify_init(struct sup *s)
 		s->notify_addr.sun_path[0] = '\0';	/* abstract socket */
 	s->notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 	    len);
-	if ((s->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
-	    -1)
+	/* Non-blocking: a listener that stops reading (its queue holds ten
+	 * datagrams) must not stop the supervisor's loop in sendto(). */
+	if ((s->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1)
 		log_warn("NOTIFY_SOCKET: socket");
 	/* The watchdog wants a ping at least every WATCHDOG_USEC / 2. */
 	if ((wd = getenv("WATCHDOG_USEC")) != NULL &&
@@ -68,8 +70,15 @@ notify_send(struct sup *s, const char *fmt, ...)
 	if (n <= 0 || (size_t)n >= sizeof(msg))
 		return;
 	if (sendto(s->notify_fd, msg, (size_t)n, MSG_NOSIGNAL,
-	    (struct sockaddr *)&s->notify_addr, s->notify_len) == -1)
-		log_warn("notify systemd");
+	    (struct sockaddr *)&s->notify_addr, s->notify_len) == -1) {
+		/* Full: the listener is behind; this STATUS or WATCHDOG is
+		 * dropped and the next tick sends a fresh one. */
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			log_debug("notify systemd: its queue is full, "
+			    "message dropped");
+		else
+			log_warn("notify systemd");
+	}
 }
 
 void

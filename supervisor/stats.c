@@ -5,6 +5,7 @@
  * file, stuck-worker and idle-exit checks. Runs in hqd only. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ stats_stop(struct sup *s)
 	if (s->seg == NULL)
 		return;
 	ev_timer_stop(s->loop, &s->tick_timer);
+	pbuf_free(&s->legacy);
 	seg_destroy(s->seg, s->seg_name);
 	s->seg = NULL;
 	/* A heartbeat of a stopped hqd must not look fresh. */
@@ -161,9 +163,19 @@ stats_legacy(struct sup *s, struct pbuf *out)
 	    (unsigned long long)t.retried,
 	    fstatat(s->q.rootfd, ".direct", &st, 0) == 0 ?
 	    (long long)st.st_size : 0LL);
+	/* It has no timestamp: an idle queue leaves it unchanged, and a
+	 * rewrite would be five system calls per tick for nothing. */
+	if (out->len == s->legacy.len && memcmp(out->data, s->legacy.data,
+	    out->len) == 0 && fstatat(s->q.rootfd, "stats.json", &st,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		return;
 	if (fd_write_atomic(s->q.rootfd, "stats.json", out->data, out->len,
-	    0644, FD_SYNC_NONE) == -1)
+	    0644, FD_SYNC_NONE) == -1) {
 		log_warn("write %s/stats.json", s->q.root);
+		return;
+	}
+	s->legacy.len = 0;
+	pbuf_add(&s->legacy, out->data, out->len);
 }
 
 static void

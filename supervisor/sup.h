@@ -90,6 +90,7 @@ struct sup {
 	struct seg		*seg;		/* the stats segment, ours */
 	struct http		*http;		/* --http, NULL when off */
 	char			 seg_name[64];
+	struct pbuf		 legacy;	/* stats.json as last written */
 };
 
 /* Supervisor counters live in the segment; hqd is their one writer. */

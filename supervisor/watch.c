@@ -97,9 +97,18 @@ watch_start(struct sup *s)
 		return -1;
 	}
 	if (s->cfg.rescan_interval_ms > 0) {
-		ev_timer_set(&s->rescan_timer,
-		    s->cfg.rescan_interval_ms / 1000.0,
-		    s->cfg.rescan_interval_ms / 1000.0);
+		double	ivl = s->cfg.rescan_interval_ms / 1000.0;
+		double	first = ivl;
+
+		/* Due together with the tick (stats.c), so that an idle
+		 * supervisor wakes once for both: with equal intervals
+		 * always, otherwise whenever one is a multiple of the
+		 * other. */
+		if (ev_is_active(&s->tick_timer))
+			first = ev_timer_remaining(s->loop, &s->tick_timer);
+		if (first <= 0 || first > ivl)
+			first = ivl;
+		ev_timer_set(&s->rescan_timer, first, ivl);
 		ev_timer_start(s->loop, &s->rescan_timer);
 	}
 	return 0;

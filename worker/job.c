@@ -107,7 +107,8 @@ job_read(struct worker *w, struct job *j, size_t *lenp)
 			w->readcap = (size_t)st.st_size + 1;
 		w->readbuf = xreallocarray(w->readbuf, 1, w->readcap);
 	}
-	/* Read to EOF, not to st_size: a file still growing is caught. */
+	/* Read to EOF, not to st_size: a file grown since the fstat is
+	 * caught (producers rename whole files in; this is a guard). */
 	for (;;) {
 		if (len == w->readcap) {
 			if (w->readcap > cap)
@@ -126,6 +127,10 @@ job_read(struct worker *w, struct job *j, size_t *lenp)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		/* A short read of a regular file is its end: saves the
+		 * read that would return 0. */
+		if (len < w->readcap)
+			break;
 	}
 	if (len > cap) {
 		job_fail(j, "entry grew over the limit of %zu bytes", cap);
@@ -395,22 +400,16 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 		switch (j->state) {
 		case JOB_APPLIED:
 		case JOB_DUP:
+			/* Removed by job_remove(), after DONE. */
 			if (j->state == JOB_APPLIED) {
 				w->n_applied++;
-				SEG_ADD(w->sl->c.applied, 1);
 				if (j->e.repaired)
 					SEG_ADD(w->sl->c.repaired, 1);
 			} else {
 				w->n_dups++;
-				SEG_ADD(w->sl->c.duplicates, 1);
 				log_info("%s: id %s already applied, "
 				    "skipped", j->name, j->id);
 			}
-			if (w->cfg.keep_completed ?
-			    renameat(w->wdirfd, j->name, w->q.completedfd,
-			    j->name) == -1 :
-			    unlinkat(w->wdirfd, j->name, 0) == -1)
-				log_warn("%s: remove after commit", j->name);
 			break;
 		case JOB_FAILED:
 			log_warnx("%s: failed: %s", j->name, j->reason);
@@ -443,7 +442,40 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 		free(j->id);
 		j->id = NULL;
 	}
-	HQ_FAULT("after_finish");
+}
+
+/*
+ * The files of the last job_run() that a COMMIT settled (applied, or
+ * skipped as already applied): remove them, or move them to completed/, and
+ * count them. Called after DONE is sent, so that the supervisor prepares
+ * the next WORK while these system calls run (an unlink may wait for a
+ * discard). A crash before or during this leaves committed files in
+ * processing/w<slot>/: recovery requeues them and the ledger makes each a
+ * skip. Counted only once removed, so a counter never runs ahead of the
+ * tree.
+ */
+void
+job_remove(struct worker *w, size_t n)
+{
+	struct job	*j;
+	size_t		 i;
+
+	for (i = 0; i < n && i < w->jobcap; i++) {
+		j = &w->jobs[i];
+		if (j->state != JOB_APPLIED && j->state != JOB_DUP)
+			continue;
+		if (w->cfg.keep_completed ?
+		    renameat(w->wdirfd, j->name, w->q.completedfd,
+		    j->name) == -1 :
+		    unlinkat(w->wdirfd, j->name, 0) == -1)
+			log_warn("%s: remove after commit", j->name);
+		if (j->state == JOB_APPLIED)
+			SEG_ADD(w->sl->c.applied, 1);
+		else
+			SEG_ADD(w->sl->c.duplicates, 1);
+		j->state = JOB_UNCLAIMED;
+	}
+	HQ_FAULT("after_finish");	/* every file of the WORK settled */
 }
 
 /* A poison entry: workers died applying it. Settle it without running its

@@ -357,19 +357,21 @@ sqlapply_blank(const char *p)
 }
 
 /* Prepare the statement at *sqlp, advancing *sqlp past it. A single
- * statement entry is served from and kept in the cache (*cached true: do
- * not finalize). *st NULL with rc OK means only blanks/comments were left. */
+ * statement entry is served from the cache, and kept in it from its
+ * second sighting on (*cached true: do not finalize). *st NULL with rc OK means only blanks/comments were left. */
 static int
 sqlapply_next_stmt(struct sqlapply *s, const struct entry *e,
     const char **sqlp, sqlite3_stmt **st, bool *cached)
 {
 	struct sqlapply_cached	*c;
 	const char		*tail = NULL;
+	uint32_t		 h = sqlapply_hash(e->sql, e->sql_len);
+	bool			 again;
 	int			 rc;
 
 	*cached = false;
 	*st = NULL;
-	c = &s->cache[sqlapply_hash(e->sql, e->sql_len) % SQLAPPLY_CACHE];
+	c = &s->cache[h % SQLAPPLY_CACHE];
 	if (*sqlp == e->sql && c->sql != NULL && c->len == e->sql_len &&
 	    memcmp(c->sql, e->sql, e->sql_len) == 0) {
 		*st = c->stmt;
@@ -377,11 +379,22 @@ sqlapply_next_stmt(struct sqlapply *s, const struct entry *e,
 		*sqlp = e->sql + e->sql_len;
 		return SQLITE_OK;
 	}
-	rc = sqlite3_prepare_v3(s->db, *sqlp, -1, SQLITE_PREPARE_PERSISTENT,
-	    st, &tail);
+	/* Cache only SQL that repeats (seen before, by hash: a collision
+	 * merely caches once too early). SQL with its values inlined,
+	 * different every time, would otherwise cost a copy and evict the
+	 * slot each time, and a persistent statement stays out of SQLite's
+	 * fast lookaside memory. */
+	again = *sqlp == e->sql && c->seen_hash == h &&
+	    c->seen_len == e->sql_len;
+	if (*sqlp == e->sql) {
+		c->seen_hash = h;
+		c->seen_len = e->sql_len;
+	}
+	rc = sqlite3_prepare_v3(s->db, *sqlp, -1, again ?
+	    SQLITE_PREPARE_PERSISTENT : 0, st, &tail);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (*sqlp == e->sql && *st != NULL && sqlapply_blank(tail)) {
+	if (again && *st != NULL && sqlapply_blank(tail)) {
 		sqlite3_finalize(c->stmt);
 		free(c->sql);
 		c->sql = xstrndup(e->sql, e->sql_len);

@@ -26,6 +26,8 @@ struct sqlapply_cached {
 	char		*sql;		/* NULL: empty slot */
 	size_t		 len;
 	sqlite3_stmt	*stmt;
+	uint32_t	 seen_hash;	/* the last SQL that came here */
+	size_t		 seen_len;	/* uncached: cached when it returns */
 };
 
 struct sqlapply {

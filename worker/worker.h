@@ -74,6 +74,9 @@ void	worker_main(const char *spec) __attribute__((noreturn));
 /* Apply the names of one WORK message. Returns 0, or -1 when the worker
  * must exit (STOP or EOF seen while backing off: entries requeued). */
 int	job_run(struct worker *w, char **names, size_t n, uint32_t poison);
+/* After job_run() and its DONE: remove (or move to completed/) the files
+ * of its first n names that were committed, and count them. */
+void	job_remove(struct worker *w, size_t n);
 /* The flag TERM sets. */
 extern volatile sig_atomic_t worker_term;
 

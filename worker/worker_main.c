@@ -137,7 +137,7 @@ void
 worker_main(const char *spec)
 {
 	struct worker	w;
-	struct hq_msg	m;
+	struct hq_msg	m, done;
 	char		prefix[32];
 	struct stat	st;
 	int		r;
@@ -186,19 +186,21 @@ worker_main(const char *spec)
 		switch (m.type) {
 		case HQ_MSG_WORK:
 			r = job_run(&w, m.names, m.nnames, m.poison);
-			proto_msg_free(&m);
-			if (r == -1) {
+			if (r == -1)
 				w.stopping = true;
-				break;
+			else {
+				memset(&done, 0, sizeof(done));
+				done.type = HQ_MSG_DONE;
+				done.applied = w.n_applied;
+				done.failed = w.n_failed;
+				done.retried = w.n_retried;
+				done.dups = w.n_dups;
+				HQ_FAULT("before_done");
+				worker_send(&w, &done);
 			}
-			memset(&m, 0, sizeof(m));
-			m.type = HQ_MSG_DONE;
-			m.applied = w.n_applied;
-			m.failed = w.n_failed;
-			m.retried = w.n_retried;
-			m.dups = w.n_dups;
-			HQ_FAULT("before_done");
-			worker_send(&w, &m);
+			/* The next WORK is on its way while we remove. */
+			job_remove(&w, m.nnames);
+			proto_msg_free(&m);
 			break;
 		case HQ_MSG_STOP:
 			w.stopping = true;

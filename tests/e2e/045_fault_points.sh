@@ -33,7 +33,7 @@ restart_and_check() {
 # Part 1. point: rows committed when the worker died, files it held (the
 # supervisor returns them), rows the restart finds in the ledger.
 for spec in after_claim:0:$K:0 after_claim_one:0:1:0 before_commit:0:$K:0 \
-    after_commit:$K:$K:$K after_finish:$K:0:0 before_done:$K:0:0; do
+    after_commit:$K:$K:$K before_done:$K:$K:$K after_finish:$K:0:0; do
 	IFS=: read -r point rows held dups <<<"$spec"
 	ROOT=$T/q-$point DB=$T/$point.db LOG=$T/$point.log
 	hq_sql "CREATE TABLE t(v INTEGER)"

@@ -783,6 +783,12 @@ test_cache(void)
 	e = test_sql_entry(ins, p, 2);
 	CHECK_EQ_INT(sqlapply_entry(&s, "c1", &e, err, sizeof(err)),
 	    SQLAPPLY_OK);
+	/* Seen once: not cached (SQL with inlined values never repeats). */
+	CHECK(test_sql_cached(&s, ins) == NULL);
+	p[0] = test_sql_int(12);
+	p[1] = test_sql_text("one again");
+	CHECK_EQ_INT(sqlapply_entry(&s, "c12", &e, err, sizeof(err)),
+	    SQLAPPLY_OK);
 	REQUIRE((st = test_sql_cached(&s, ins)) != NULL);
 	/* Same SQL, other values, bound from a buffer that then changes:
 	 * the statement is reused and its bindings cleared after use. */
