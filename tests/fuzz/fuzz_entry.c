@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_entry_msgpack: the MessagePack entry reader on arbitrary bytes. */
+/* fuzz_entry: an entry reader on arbitrary bytes. Built twice (see
+ * CMakeLists.txt): fuzz_entry_json and fuzz_entry_msgpack, the format
+ * given as HQ_FUZZ_FORMAT. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -14,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct entry	e;
 	char		err[256];
 
-	if (entry_decode(ENTRY_MSGPACK, (const char *)data, size, &e, err,
+	if (entry_decode(HQ_FUZZ_FORMAT, (const char *)data, size, &e, err,
 	    sizeof(err)) == 0) {
 		/* Whatever decodes must be usable: touch every field. */
 		if (e.sql == NULL || e.operation == NULL ||
