@@ -15,7 +15,7 @@ need strace systemd-analyze
 # ordered); 10 runs under load passed. HQ_DEPLOY_STRACE=0 skips it.
 [ "${HQ_DEPLOY_STRACE:-1}" = 1 ] || skip "HQ_DEPLOY_STRACE=0"
 # The sanitizers' runtimes make calls of their own (and are never deployed).
-if ldd "$HQD" | grep -qE 'lib(asan|ubsan)'; then
+if hq_sanitized "$HQD"; then
 	skip "sanitizer build"
 fi
 U=$SRC/deploy/systemd/hqd.service

@@ -14,7 +14,7 @@ runtime=$(dockerfile_runtime_packages "$F")
 [ -n "$runtime" ] || fail "no runtime packages in $F"
 
 # Sanitizer builds link libasan/libubsan, which the image never has.
-if ldd "$HQD" | grep -qE 'lib(asan|ubsan|tsan)'; then
+if hq_sanitized "$HQD"; then
 	skip "sanitizer build: its runtime libraries are not the image's"
 fi
 
@@ -55,7 +55,7 @@ closure | sort -u >"$D_T/image"
 # The libraries: ldd's whole transitive set, as the dynamic linker
 # resolves it.
 for bin in "$HQD" "$HQCTL"; do
-	if ldd "$bin" | grep -q 'not found'; then
+	if [[ $(ldd "$bin") == *'not found'* ]]; then
 		fail "$(basename "$bin"): $(ldd "$bin" | grep 'not found')"
 	fi
 	ldd "$bin" | awk -v b="$(basename "$bin")" \

@@ -12,7 +12,7 @@
 [ "${HQ_DEPLOY_CHROOT:-0}" = 1 ] || skip "set HQ_DEPLOY_CHROOT=1 to debootstrap and run the runtime tree"
 [ "$(id -u)" -eq 0 ] || skip "not root"
 need debootstrap chroot mount umount
-if ldd "$HQD" | grep -qE 'lib(asan|ubsan)'; then
+if hq_sanitized "$HQD"; then
 	skip "sanitizer build"
 fi
 

@@ -99,3 +99,12 @@ dockerfile_runtime_packages() {
 	    sed -E 's/.*apt-get( -[^ ]+)* install//; s/&&.*//' |
 	    tr ' \t' '\n\n' | grep -vE '^(-.*)?$' | sort -u
 }
+
+# hq_sanitized BIN: BIN links a sanitizer runtime. (Not `ldd | grep -q`:
+# under pipefail, grep's early exit can SIGPIPE ldd and fail the pipe.)
+hq_sanitized() {
+	case "$(ldd "$1")" in
+	*libasan* | *libubsan* | *libtsan*) return 0 ;;
+	esac
+	return 1
+}
