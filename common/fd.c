@@ -119,3 +119,22 @@ fail:
 	errno = saved;
 	return -1;
 }
+
+DIR *
+fd_opendir(int dirfd)
+{
+	DIR	*d;
+	int	 fd, saved;
+
+	if ((fd = dup(dirfd)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	/* The dup shares dirfd's offset: an earlier walk left it at the end. */
+	rewinddir(d);
+	return d;
+}

@@ -3,6 +3,7 @@
 #ifndef HQ_FD_H
 #define HQ_FD_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -12,6 +13,9 @@ int	fd_cloexec(int fd);
  * on a premature EOF (errno 0 cases are mapped to EIO). */
 int	fd_read_full(int fd, void *buf, size_t len);
 int	fd_write_full(int fd, const void *buf, size_t len);
+/* A directory stream over a dup of dirfd, from its first entry (dirfd
+ * stays open and usable; closedir() the result). NULL + errno. */
+DIR	*fd_opendir(int dirfd);
 /* How durable fd_write_atomic() makes the file. */
 enum fd_sync {
 	FD_SYNC_NONE = 0,	/* a display, rewritten every few seconds */

@@ -271,15 +271,9 @@ queue_requeue_dir(struct queue *q, int dirfd)
 	DIR		*d;
 	struct dirent	*de;
 	long		 moved = 0;
-	int		 fd;
 
-	if ((fd = dup(dirfd)) == -1)
+	if ((d = fd_opendir(dirfd)) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 
@@ -319,18 +313,12 @@ queue_requeue_all(struct queue *q)
 	DIR		*d;
 	struct dirent	*de;
 	long		 total, n;
-	int		 fd;
 
 	if (queue_reopen(q, 0750) == -1 ||
 	    (total = queue_requeue_dir(q, q->processingfd)) == -1)
 		return -1;
-	if ((fd = dup(q->processingfd)) == -1)
+	if ((d = fd_opendir(q->processingfd)) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		int sub;
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/hq.h"
 #include "common/now.h"
 #include "common/queue.h"
@@ -28,14 +29,9 @@ report_count_one(int dirfd, struct report_dirs *d, bool pending)
 	struct queue_name qn;
 	struct stat	 st;
 	uint64_t	 n = 0;
-	int		 fd;
 
-	if ((fd = dup(dirfd)) == -1)
+	if ((dir = fd_opendir(dirfd)) == NULL)
 		return 0;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return 0;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;

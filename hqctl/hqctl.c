@@ -19,6 +19,7 @@
 
 #include "common/config.h"
 #include "common/enqueue.h"
+#include "common/fd.h"
 #include "common/hq.h"
 #include "common/now.h"
 #include "common/pbuf.h"
@@ -450,10 +451,9 @@ hqctl_failed_names(struct queue *q, size_t *np)
 	struct dirent	*de;
 	char		**v = NULL;
 	size_t		 n = 0, cap = 0;
-	int		 fd;
 
 	*np = 0;
-	if ((fd = dup(q->failedfd)) == -1 || (d = fdopendir(fd)) == NULL)
+	if ((d = fd_opendir(q->failedfd)) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
 		if (!queue_name_parse(de->d_name, NULL))

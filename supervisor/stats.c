@@ -117,15 +117,9 @@ stats_failed(struct sup *s)
 	struct dirent	*de;
 	DIR		*d;
 	uint64_t	 n = 0;
-	int		 fd;
 
-	if ((fd = dup(s->q.failedfd)) == -1)
+	if ((d = fd_opendir(s->q.failedfd)) == NULL)
 		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL)
 		n += queue_name_parse(de->d_name, NULL);
 	closedir(d);

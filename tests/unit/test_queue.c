@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "common/hq.h"
+#include "common/fd.h"
 #include "common/queue.h"
 #include "tests/unit/hqtest.h"
 
@@ -55,15 +56,10 @@ test_queue_count_files(int dirfd)
 	DIR		*d;
 	struct dirent	*de;
 	struct stat	 st;
-	int		 fd, n = 0;
+	int		 n = 0;
 
-	if ((fd = dup(dirfd)) == -1)
+	if ((d = fd_opendir(dirfd)) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    !S_ISDIR(st.st_mode))
