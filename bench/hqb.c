@@ -709,20 +709,10 @@ struct observer {
 	uint64_t	 mean_e[HQ_SEG_SLOTS], mean_c[HQ_SEG_SLOTS];
 };
 
-static uint64_t
-fnv(const char *s)
-{
-	uint64_t	h = 14695981039346656037ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static struct orec *
 obs_find(struct observer *ob, const char *name, bool add)
 {
-	size_t	i = fnv(name) & (ob->hcap - 1);
+	size_t	i = hq_fnv1a(name) & (ob->hcap - 1);
 
 	while (ob->hash[i] != 0) {
 		struct orec *r = &ob->rec[ob->hash[i] - 1];

@@ -4,10 +4,23 @@
 #define HQ_HQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* FNV-1a, 64 bits, of a string: the segment's name for a root, and the
+ * hash tables of entry names. */
+static inline uint64_t
+hq_fnv1a(const char *s)
+{
+	uint64_t	h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
 
 /* Queue tree, relative to the root (SPEC section 2). */
 #define HQ_DIR_TMP		".tmp"

@@ -12,22 +12,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hq.h"
 #include "common/now.h"
 #include "common/seg.h"
 
 void
 seg_name(char *buf, size_t len, const char *real_root, const char *configured)
 {
-	uint64_t	h = 14695981039346656037ULL;
-	const char	*p;
-
 	if (configured != NULL) {
 		snprintf(buf, len, "%s", configured);
 		return;
 	}
-	for (p = real_root; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	snprintf(buf, len, "/hq-%016llx", (unsigned long long)h);
+	snprintf(buf, len, "/hq-%016llx",
+	    (unsigned long long)hq_fnv1a(real_root));
 }
 
 static bool

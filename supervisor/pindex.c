@@ -3,20 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hq.h"
 #include "common/now.h"
 #include "common/queue.h"
 #include "common/xmalloc.h"
 #include "supervisor/pindex.h"
-
-static uint32_t
-pindex_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 struct pitem *
 pitem_new_raw(const char *name)
@@ -26,7 +17,7 @@ pitem_new_raw(const char *name)
 
 	it = xcalloc(1, sizeof(*it) + len + 1);
 	memcpy(it->name, name, len + 1);
-	it->hash = pindex_hash(name);
+	it->hash = (uint32_t)hq_fnv1a(name);
 	return it;
 }
 
@@ -53,7 +44,7 @@ pset_find(const struct pset *s, const char *name)
 
 	if (s->cap == 0)
 		return NULL;
-	h = pindex_hash(name);
+	h = (uint32_t)hq_fnv1a(name);
 	for (i = h & (s->cap - 1); s->slots[i] != NULL;
 	    i = (i + 1) & (s->cap - 1))
 		if (s->slots[i]->hash == h &&
