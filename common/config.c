@@ -56,6 +56,12 @@ const struct config_option config_options[] = {
 	{ "processing-timeout", { "QUEUE_PROCESSING_TIMEOUT" }, CONFIG_MS,
 	  OFF(processing_timeout_ms), 0, 86400000, "SECONDS",
 	  "kill a worker this long without progress, 0 never (default 300)" },
+	{ "statement-timeout", { "HQ_STATEMENT_TIMEOUT" }, CONFIG_MS,
+	  OFF(statement_timeout_ms), 0, 86400000, "SECONDS",
+	  "an entry's statements may run this long, 0 no limit (default 30)" },
+	{ "memory-limit", { "HQ_MEMORY_LIMIT" }, CONFIG_INT,
+	  OFF(memory_limit_mib), 0, 1048576, "MIB",
+	  "SQLite memory ceiling per worker, 0 none (default 256)" },
 	{ "max-entry-size", { "HQ_MAX_ENTRY_SIZE" }, CONFIG_INT,
 	  OFF(max_entry_bytes), 64, 256 * 1024 * 1024, "BYTES",
 	  "largest entry file accepted (default 1048576)" },
@@ -102,6 +108,8 @@ config_defaults(struct hq_config *cfg)
 	cfg->use_inotify = true;
 	cfg->idle_exit_ms = 0;
 	cfg->processing_timeout_ms = 300000;
+	cfg->statement_timeout_ms = 30000;
+	cfg->memory_limit_mib = 256;
 	cfg->max_entry_bytes = 1024 * 1024;
 	cfg->retry_base_ms = 250;
 	cfg->ledger_days = 7;

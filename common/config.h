@@ -26,6 +26,8 @@ struct hq_config {
 	bool		 use_inotify;
 	int64_t		 idle_exit_ms;		/* 0: never */
 	int64_t		 processing_timeout_ms;	/* 0: never */
+	int64_t		 statement_timeout_ms;	/* an entry's budget, 0: none */
+	int		 memory_limit_mib;	/* worker's SQLite heap, 0: none */
 	int		 max_entry_bytes;
 	int64_t		 retry_base_ms;		/* first transient backoff */
 	int		 ledger_days;		/* ledger rows kept this long */

@@ -40,7 +40,7 @@ proto_pack_str(msgpack_packer *pk, const char *s)
 /* Arity of each body, type included; the decoder insists on it. */
 static const uint32_t proto_arity[HQ_MSG_MAX_] = {
 	[HQ_MSG_HELLO] = 5,
-	[HQ_MSG_CONFIG] = 14,
+	[HQ_MSG_CONFIG] = 16,
 	[HQ_MSG_READY] = 3,
 	[HQ_MSG_WORK] = 3,
 	[HQ_MSG_DONE] = 7,
@@ -91,6 +91,8 @@ proto_encode(const struct hq_msg *m, struct pbuf *out)
 		proto_pack_str(&pk, c->log_file);
 		msgpack_pack_int(&pk, c->log_level);
 		proto_pack_str(&pk, c->shm_name);
+		msgpack_pack_int64(&pk, c->statement_timeout_ms);
+		msgpack_pack_int(&pk, c->memory_limit_mib);
 		break;
 	case HQ_MSG_READY:
 	case HQ_MSG_PROGRESS:
@@ -201,7 +203,7 @@ proto_get_str(const msgpack_object *o, char **v, bool nullable)
 static int
 proto_decode_config(const msgpack_object *a, struct hq_config *c)
 {
-	int	ll, rb;
+	int	ll, rb, st;
 
 	if (proto_get_str(&a[1], &c->root, false) == -1 ||
 	    proto_get_str(&a[2], &c->db, false) == -1 ||
@@ -215,13 +217,17 @@ proto_decode_config(const msgpack_object *a, struct hq_config *c)
 	    proto_get_bool(&a[10], &c->keep_completed) == -1 ||
 	    proto_get_str(&a[11], &c->log_file, true) == -1 ||
 	    proto_get_int(&a[12], &ll) == -1 ||
-	    proto_get_str(&a[13], &c->shm_name, true) == -1)
+	    proto_get_str(&a[13], &c->shm_name, true) == -1 ||
+	    proto_get_int(&a[14], &st) == -1 ||
+	    proto_get_int(&a[15], &c->memory_limit_mib) == -1)
 		return -1;
 	c->log_level = ll;
 	c->retry_base_ms = rb;
+	c->statement_timeout_ms = st;
 	if (c->batch_size < 1 || c->max_retries < 0 || c->busy_timeout_ms < 0 ||
 	    c->max_entry_bytes < 1 || c->retry_base_ms < 1 ||
-	    c->ledger_days < 1)
+	    c->ledger_days < 1 || c->statement_timeout_ms < 0 ||
+	    c->memory_limit_mib < 0)
 		return -1;
 	return 0;
 }

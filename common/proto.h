@@ -16,7 +16,7 @@
 #include "common/pbuf.h"
 
 /* Bump HQ_PROTO_VERSION on any change to this enum or to a body. */
-#define HQ_PROTO_VERSION	1
+#define HQ_PROTO_VERSION	2
 #define HQ_PROTO_MAX_FRAME	(256 * 1024)
 #define HQ_PROTO_HDR		4
 #define HQ_PROTO_MAX_NAMES	1024

@@ -21,6 +21,21 @@ static const char *const report_slot_states[] = {
 	[SEG_SLOT_IDLE] = "idle", [SEG_SLOT_BUSY] = "busy",
 };
 
+static uint64_t	report_age_s(uint64_t now_ns, uint64_t then_ns);
+
+/* enum seg_wait, as the JSON and the table name it. */
+static const char *const report_waits[] = {
+	[SEG_WAIT_NONE] = "none", [SEG_WAIT_LOCK] = "lock",
+	[SEG_WAIT_DISK] = "disk", [SEG_WAIT_RETRY] = "retry",
+};
+
+static const char *
+report_wait_name(uint64_t w)
+{
+	return w < nitems(report_waits) ? report_waits[w] : "?";
+}
+
+
 static uint64_t
 report_count_one(int dirfd, struct report_dirs *d, bool pending)
 {
@@ -130,6 +145,7 @@ report_health(const struct seg *sg, uint64_t now, char *msg, size_t len)
 	const struct seg_header	*h = &sg->h;
 	uint64_t		 hb, limit_ns;
 	uint32_t		 i;
+	int			 n;
 
 	if (SEG_GET(h->draining)) {
 		snprintf(msg, len, "unhealthy: hqd pid %lld is shutting down",
@@ -170,9 +186,26 @@ report_health(const struct seg *sg, uint64_t now, char *msg, size_t len)
 		snprintf(msg, len, "unhealthy: the inotify watcher is down");
 		return false;
 	}
-	snprintf(msg, len, "healthy: hqd pid %lld, %u workers, %s",
+	n = snprintf(msg, len, "healthy: hqd pid %lld, %u workers, %s",
 	    (long long)h->pid, h->nworkers,
 	    SEG_GET(h->mode) == SEG_MODE_POLLING ? "polling" : "inotify");
+	/* Waiting is healthy (a restart would not free a lock another
+	 * program holds, nor the disk) but an operator wants to know. */
+	for (i = 0; i < h->nworkers && n > 0 && (size_t)n < len; i++) {
+		const struct seg_slot *sl = &sg->slot[i];
+		uint64_t wt = SEG_GET(sl->wait), pid = SEG_GET(sl->wait_pid);
+
+		if (wt == SEG_WAIT_NONE || wt == SEG_WAIT_RETRY)
+			continue;
+		n += snprintf(msg + n, len - (size_t)n, "; worker %u waiting "
+		    "for %s for %llu s", i, wt == SEG_WAIT_LOCK ?
+		    "the database lock" : "disk space",
+		    (unsigned long long)report_age_s(now_wall_ns(),
+		    SEG_GET(sl->wait_since_ns)));
+		if (wt == SEG_WAIT_LOCK && pid != 0 && (size_t)n < len)
+			n += snprintf(msg + n, len - (size_t)n,
+			    " (pid %llu holds it)", (unsigned long long)pid);
+	}
 	return true;
 }
 
@@ -337,6 +370,12 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 		    (unsigned long long)SEG_GET(sl->inhand),
 		    (unsigned long long)report_secs(SEG_GET(sl->progress_ns)),
 		    SEG_GET(sl->c.busy_us) / 1e6);
+		pbuf_printf(o, ",\"waiting\":\"%s\",\"waiting_seconds\":%llu,"
+		    "\"lock_holder_pid\":%llu",
+		    report_wait_name(SEG_GET(sl->wait)),
+		    (unsigned long long)(SEG_GET(sl->wait) ? report_age_s(now_ns,
+		    SEG_GET(sl->wait_since_ns)) : 0),
+		    (unsigned long long)SEG_GET(sl->wait_pid));
 #define HQ_SLOT_COUNTER(name, help) \
 		pbuf_printf(o, ",\"entries_" #name "\":%llu", \
 		    (unsigned long long)SEG_GET(sl->c.name));
@@ -468,6 +507,17 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
 		pbuf_printf(o, "hq_worker_entries_applied_total{worker=\"%u\"} "
 		    "%llu\n", i,
 		    (unsigned long long)SEG_GET(sg->slot[i].c.applied));
+	report_prom_head(o, "hq_worker_waiting", "gauge",
+	    "1 while the worker waits (reason: lock, disk or retry); its "
+	    "entries' retries are not spent");
+	for (i = 0; i < h->nworkers; i++) {
+		uint64_t wt = SEG_GET(sg->slot[i].wait), r;
+
+		for (r = SEG_WAIT_LOCK; r < nitems(report_waits); r++)
+			pbuf_printf(o, "hq_worker_waiting{worker=\"%u\","
+			    "reason=\"%s\"} %d\n", i, report_waits[r],
+			    wt == r);
+	}
 	report_prom_head(o, "hq_worker_up", "gauge",
 	    "1 when the worker slot has a process");
 	for (i = 0; i < h->nworkers; i++)
@@ -527,15 +577,25 @@ report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	    seg_hist_quantile(&t.commit, 0.99) / 1000.0);
 	if (h == NULL)
 		return;
-	pbuf_printf(o, "\n%-5s %-8s %-9s %10s %8s %8s %9s %7s\n", "slot",
+	pbuf_printf(o, "\n%-5s %-8s %-9s %10s %8s %8s %9s %7s  %s\n", "slot",
 	    "pid", "state", "applied", "failed", "retried", "busy s",
-	    "idle s");
+	    "idle s", "waiting");
 	for (i = 0; i < h->nworkers; i++) {
 		const struct seg_slot *sl = &sg->slot[i];
-		uint64_t st = SEG_GET(sl->state);
+		uint64_t st = SEG_GET(sl->state), wt = SEG_GET(sl->wait);
+		char wait[64] = "-";
 
+		if (wt != SEG_WAIT_NONE)
+			snprintf(wait, sizeof(wait), "%s %llus",
+			    report_wait_name(wt),
+			    (unsigned long long)report_age_s(now_ns,
+			    SEG_GET(sl->wait_since_ns)));
+		if (wt == SEG_WAIT_LOCK && SEG_GET(sl->wait_pid) != 0)
+			snprintf(wait + strlen(wait), sizeof(wait) -
+			    strlen(wait), " (pid %llu holds it)",
+			    (unsigned long long)SEG_GET(sl->wait_pid));
 		pbuf_printf(o, "%-5u %-8llu %-9s %10llu %8llu %8llu %9.1f "
-		    "%7llu\n", i, (unsigned long long)SEG_GET(sl->pid),
+		    "%7llu  %s\n", i, (unsigned long long)SEG_GET(sl->pid),
 		    st < nitems(report_slot_states) ?
 		    report_slot_states[st] : "?",
 		    (unsigned long long)SEG_GET(sl->c.applied),
@@ -543,6 +603,6 @@ report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 		    (unsigned long long)SEG_GET(sl->c.retried),
 		    SEG_GET(sl->c.busy_us) / 1e6,
 		    (unsigned long long)report_age_s(now_ns,
-		    SEG_GET(sl->progress_ns)));
+		    SEG_GET(sl->progress_ns)), wait);
 	}
 }

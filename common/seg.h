@@ -18,7 +18,7 @@
 #include "common/hq.h"
 
 #define HQ_SEG_MAGIC		0x3147455351480000ULL	/* "\0\0HQSEG1" */
-#define HQ_SEG_VERSION		1
+#define HQ_SEG_VERSION		2
 #define HQ_SEG_SLOTS		HQ_MAX_WORKERS
 #define HQ_SEG_PRIORITIES	10
 #define HQ_SEG_PATH		256
@@ -34,6 +34,15 @@ typedef _Atomic uint64_t	seg_u64;
 enum seg_mode { SEG_MODE_EVENT_LOOP = 0, SEG_MODE_POLLING };
 /* Why hqd polls: asked to (USE_EVENT_LOOP=false) or inotify failed. */
 enum seg_polling { SEG_POLL_NONE = 0, SEG_POLL_CONFIGURED, SEG_POLL_FALLBACK };
+
+/* What a worker is waiting for, if anything (its retries are not spent
+ * while it waits). */
+enum seg_wait {
+	SEG_WAIT_NONE = 0,
+	SEG_WAIT_LOCK,		/* another connection holds the write lock */
+	SEG_WAIT_DISK,		/* the disk is full */
+	SEG_WAIT_RETRY,		/* backing off before a retry */
+};
 
 /* What the supervisor knows of a slot. */
 enum seg_slot_state {
@@ -67,6 +76,13 @@ struct seg_slot {
 	seg_u64			inhand;		/* names in the WORK in hand */
 	/* written by the slot's worker */
 	seg_u64			progress_ns;	/* wall clock of last progress */
+	seg_u64			alive_mono_ns;	/* CLOCK_MONOTONIC of the last
+					   sign of life while holding a
+					   claim: an entry done, a lock
+					   wait, a backoff step */
+	seg_u64			wait;		/* enum seg_wait */
+	seg_u64			wait_since_ns;	/* wall clock, 0: not waiting */
+	seg_u64			wait_pid;	/* lock holder's pid, 0 unknown */
 	struct seg_counters_slot c;
 	struct seg_hist		lat_exec;	/* enqueue -> statement done */
 	struct seg_hist		lat_commit;	/* enqueue -> COMMIT returned */

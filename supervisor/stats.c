@@ -2,7 +2,8 @@
 /* stats.c: the supervisor's side of the stats segment: creates it (refusing
  * one a live hqd of another root owns) and unlinks it at exit, publishes
  * the gauges only the supervisor knows, and runs the tick: the heartbeat
- * file, stuck-worker and idle-exit checks. Runs in hqd only. */
+ * file and the idle-exit check (the processing timeout has a timer per
+ * worker, workers.c). Runs in hqd only. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,9 +46,6 @@ stats_start(struct sup *s, char *err, size_t errlen)
 		tick = s->watchdog_us / 2e6;
 	if (s->cfg.idle_exit_ms > 0 && s->cfg.idle_exit_ms / 1000.0 < tick)
 		tick = s->cfg.idle_exit_ms / 1000.0;
-	if (s->cfg.processing_timeout_ms > 0 &&
-	    s->cfg.processing_timeout_ms / 1000.0 < tick)
-		tick = s->cfg.processing_timeout_ms / 1000.0;
 	ev_timer_init(&s->tick_timer, stats_tick_cb, tick, tick);
 	ev_timer_start(s->loop, &s->tick_timer);
 	return 0;
@@ -236,7 +234,6 @@ stats_tick(struct sup *s)
 		if (s->watchdog_us > 0 && alive == s->nslots)
 			notify_send(s, "WATCHDOG=1");
 	}
-	workers_check_timeouts(s);
 	if (s->cfg.idle_exit_ms == 0 || s->phase != SUP_RUNNING ||
 	    pindex_peek(&s->idx) != NULL ||
 	    now - s->last_work_ms < (uint64_t)s->cfg.idle_exit_ms ||

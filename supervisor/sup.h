@@ -44,6 +44,7 @@ struct wslot {
 	struct channel		 ch;
 	ev_child		 child;
 	ev_timer		 respawn;
+	ev_timer		 stuck;		/* the processing timeout */
 	int			 backoff_ms;
 	uint64_t		 spawned_ms;
 	uint64_t		 progress_ms;	/* last DONE/PROGRESS/READY */
@@ -108,8 +109,6 @@ void	workers_kill_all(struct sup *, int sig);
 int	workers_alive(const struct sup *);
 /* Free the slots' tables (at exit, every worker reaped). */
 void	workers_free(struct sup *);
-/* Kill workers stuck past the processing timeout. */
-void	workers_check_timeouts(struct sup *);
 
 /* dispatch.c */
 void	dispatch_msg_cb(struct channel *, struct hq_msg *);

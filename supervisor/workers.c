@@ -19,14 +19,33 @@
 #include "worker/worker.h"
 
 static void	workers_child_cb(struct ev_loop *, ev_child *, int);
+static void	workers_respawn_cb(struct ev_loop *, ev_timer *, int);
+static void	workers_stuck_cb(struct ev_loop *, ev_timer *, int);
+
+/* The processing timeout runs while a worker starts or holds a WORK: a
+ * timer per slot, due at the last sign of life plus the timeout, so a kill
+ * lands on time rather than on the next tick, and an idle worker costs no
+ * wakeup. */
+static void
+workers_watch(struct wslot *w)
+{
+	struct sup	*s = w->sup;
+
+	ev_timer_stop(s->loop, &w->stuck);
+	if (s->cfg.processing_timeout_ms == 0 || (w->state != WSLOT_BUSY &&
+	    w->state != WSLOT_STARTING))
+		return;
+	ev_timer_set(&w->stuck, s->cfg.processing_timeout_ms / 1000.0, 0);
+	ev_timer_start(s->loop, &w->stuck);
+}
 
 void
 workers_state(struct wslot *w, enum wslot_state st)
 {
 	w->state = st;
+	workers_watch(w);
 	stats_slot(w);
 }
-static void	workers_respawn_cb(struct ev_loop *, ev_timer *, int);
 
 void
 workers_init(struct sup *s)
@@ -52,6 +71,7 @@ workers_init(struct sup *s)
 		w->ch.fd = -1;
 		w->backoff_ms = SUP_RESPAWN_MIN_MS;
 		ev_timer_init(&w->respawn, workers_respawn_cb, 0, 0);
+		ev_timer_init(&w->stuck, workers_stuck_cb, 0, 0);
 		workers_spawn(w);
 	}
 }
@@ -216,25 +236,34 @@ workers_alive(const struct sup *s)
 	return n;
 }
 
-void
-workers_check_timeouts(struct sup *s)
+/* A worker is alive when it says so: a message (DONE, PROGRESS), or the
+ * time it stamps in its slot as it finishes an entry, waits for a lock or
+ * for disk space, or backs off. Waiting is not hanging; a statement that
+ * runs past the timeout, or a stopped worker, is. */
+static void
+workers_stuck_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	uint64_t	now = now_mono_ms();
-	int		i;
+	struct wslot	*w = container_of(t, struct wslot, stuck);
+	struct sup	*s = w->sup;
+	uint64_t	 now = now_mono_ms(), last = w->progress_ms, alive;
+	uint64_t	 limit = (uint64_t)s->cfg.processing_timeout_ms;
 
-	if (s->cfg.processing_timeout_ms == 0)
+	(void)revents;
+	alive = SEG_GET(s->seg->slot[w->slot].alive_mono_ns) / 1000000;
+	if (alive > last)
+		last = alive;
+	if (w->pid <= 0)
 		return;
-	for (i = 0; i < s->nslots; i++) {
-		struct wslot *w = &s->slots[i];
-
-		if (w->pid <= 0 || w->state == WSLOT_IDLE ||
-		    now - w->progress_ms <
-		    (uint64_t)s->cfg.processing_timeout_ms)
-			continue;
-		log_warnx("worker %d (pid %ld): no progress for %llu ms, "
-		    "killing it", w->slot, (long)w->pid,
-		    (unsigned long long)(now - w->progress_ms));
-		kill(w->pid, SIGKILL);
-		w->progress_ms = now;	/* once per timeout */
+	if (now < last + limit) {
+		ev_timer_set(t, (last + limit - now) / 1000.0, 0);
+		ev_timer_start(loop, t);
+		return;
 	}
+	log_warnx("worker %d (pid %ld): no progress for %llu ms, killing it",
+	    w->slot, (long)w->pid, (unsigned long long)(now - last));
+	kill(w->pid, SIGKILL);
+	/* Once per timeout, should the kill take long to be reaped. */
+	w->progress_ms = now;
+	ev_timer_set(t, limit / 1000.0, 0);
+	ev_timer_start(loop, t);
 }

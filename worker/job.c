@@ -10,12 +10,14 @@
  * it, and the ledger turns a second application into a skip. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/fault.h"
@@ -221,7 +223,36 @@ job_rand(struct worker *w)
 	return w->rng * 2685821657736338717ULL;
 }
 
-/* Sleep ms, but wake for STOP, EOF or TERM: -1 then (stop now). */
+/* A sign of life while holding claims: the supervisor's processing
+ * timeout reads it, so waiting is never taken for hanging. A store to
+ * shared memory, no system call. */
+static void
+job_alive(struct worker *w)
+{
+	SEG_SET(w->sl->alive_mono_ns, now_mono_ns());
+}
+
+/* sqlapply's busy handler calls this while another connection holds the
+ * write lock. */
+void
+job_on_wait(void *arg, uint64_t waited_us)
+{
+	(void)waited_us;
+	job_alive(arg);
+}
+
+static void
+job_wait_state(struct worker *w, enum seg_wait what, pid_t holder)
+{
+	if (SEG_GET(w->sl->wait) != (uint64_t)what) {
+		SEG_SET(w->sl->wait_since_ns, what ? now_wall_ns() : 0);
+		SEG_SET(w->sl->wait, what);
+	}
+	SEG_SET(w->sl->wait_pid, holder > 0 ? (uint64_t)holder : 0);
+}
+
+/* Sleep ms, but wake for STOP, EOF or TERM: -1 then (stop now). Alive at
+ * least once a second meanwhile. */
 static int
 job_backoff(struct worker *w, int ms)
 {
@@ -232,7 +263,8 @@ job_backoff(struct worker *w, int ms)
 	while (ms > 0 && !worker_term) {
 		uint64_t t0 = now_mono_ms();
 
-		r = poll(&pfd, 1, ms);
+		job_alive(w);
+		r = poll(&pfd, 1, ms < 1000 ? ms : 1000);
 		if (r == -1 && errno != EINTR)
 			return -1;
 		if (r == 1) {
@@ -251,6 +283,7 @@ job_backoff(struct worker *w, int ms)
 		}
 		ms -= (int)(now_mono_ms() - t0);
 	}
+	job_alive(w);
 	return worker_term ? -1 : 0;
 }
 
@@ -264,6 +297,8 @@ job_committed(struct worker *w, struct job *jobs, size_t n)
 	for (i = 0; i < n; i++) {
 		struct job *j = &jobs[i];
 
+		if (!j->in_group)
+			continue;
 		j->state = j->tent;
 		if (j->state != JOB_APPLIED || j->enq_ns == 0 ||
 		    j->enq_ns > j->exec_ns)
@@ -273,44 +308,86 @@ job_committed(struct worker *w, struct job *jobs, size_t n)
 	}
 	SEG_ADD(w->sl->c.batches, 1);
 	SEG_SET(w->sl->progress_ns, now);
+	job_alive(w);
 }
 
-/* One attempt at the READY jobs: returns SQLAPPLY_OK (committed, jobs
- * now APPLIED/DUP/FAILED) or SQLAPPLY_TEMP (rolled back, err says why). */
+/* Who an attempt that did not commit blames. */
+#define JOB_BLAME_ALL		(-1)	/* open or BEGIN: no entry ran */
+#define JOB_BLAME_UNKNOWN	(-2)	/* hq's statements or COMMIT, mid-way */
+
+/*
+ * The group one attempt applies in one transaction: every READY entry not
+ * set apart, or, when only set-apart ones are left, the first of them
+ * alone. An entry is set apart when its own statement met a database-level
+ * error (it may be the cause: a huge entry on a nearly full disk), or when
+ * failures nobody can be blamed for repeat; alone, what fails is its own.
+ */
+static size_t
+job_group(struct job *jobs, size_t n)
+{
+	size_t	i, k = n, g = 0;
+
+	for (i = 0; i < n; i++) {
+		jobs[i].in_group = jobs[i].state == JOB_READY &&
+		    !jobs[i].alone;
+		g += jobs[i].in_group;
+		if (k == n && jobs[i].state == JOB_READY)
+			k = i;
+	}
+	if (g == 0 && k < n) {
+		jobs[k].in_group = true;
+		g = 1;
+	}
+	return g;
+}
+
+/* One attempt at the group: SQLAPPLY_OK (committed, its jobs now APPLIED,
+ * DUP or FAILED) or SQLAPPLY_TEMP (rolled back; err says why, *blame says
+ * whom: an index, or JOB_BLAME_*). */
 static enum sqlapply_outcome
 job_attempt(struct worker *w, struct job *jobs, size_t n, char *err,
-    size_t errlen)
+    size_t errlen, long *blame)
 {
 	enum sqlapply_outcome	o;
 	size_t			i;
 
 again:
+	*blame = JOB_BLAME_ALL;
 	if ((o = sqlapply_open(&w->sa, err, errlen)) != SQLAPPLY_OK ||
 	    (o = sqlapply_begin(&w->sa, err, errlen)) != SQLAPPLY_OK)
 		return o;
+	*blame = JOB_BLAME_UNKNOWN;
 	for (i = 0; i < n; i++) {
-		jobs[i].tent = jobs[i].state;
-		if (jobs[i].state != JOB_READY)
+		struct job *j = &jobs[i];
+
+		if (!j->in_group)
 			continue;
-		o = sqlapply_entry(&w->sa, jobs[i].id, &jobs[i].e,
-		    jobs[i].reason, sizeof(jobs[i].reason));
+		j->tent = j->state;
+		if (j->state != JOB_READY)
+			continue;
+		o = sqlapply_entry(&w->sa, j->id, &j->e, j->reason,
+		    sizeof(j->reason));
+		job_alive(w);
 		switch (o) {
 		case SQLAPPLY_OK:
-			jobs[i].tent = JOB_APPLIED;
-			jobs[i].exec_ns = now_wall_ns();
+			j->tent = JOB_APPLIED;
+			j->exec_ns = now_wall_ns();
 			break;
 		case SQLAPPLY_DUP:
-			jobs[i].tent = JOB_DUP;
+			j->tent = JOB_DUP;
 			break;
 		case SQLAPPLY_PERM:
-			jobs[i].state = JOB_FAILED;
-			jobs[i].tent = JOB_FAILED;
+			j->state = JOB_FAILED;
+			j->tent = JOB_FAILED;
 			if (w->sa.txn_lost)
 				goto again;	/* one fewer each time */
 			break;
+		case SQLAPPLY_SUSPECT:
+			*blame = (long)i;
+			/* FALLTHROUGH */
 		case SQLAPPLY_TEMP:
-			snprintf(err, errlen, "%s", jobs[i].reason);
-			jobs[i].reason[0] = '\0';
+			snprintf(err, errlen, "%s", j->reason);
+			j->reason[0] = '\0';
 			sqlapply_rollback(&w->sa);
 			return SQLAPPLY_TEMP;
 		}
@@ -333,58 +410,194 @@ job_count(const struct job *jobs, size_t n, enum job_state s)
 	return c;
 }
 
-/* Apply until committed, retrying transient failures with exponential
- * backoff and jitter. -1: told to stop while backing off. */
+/*
+ * The pid holding the database's write lock, from /proc/locks: in WAL mode
+ * SQLite's writer holds a POSIX write lock on byte 120 of the -shm file.
+ * Read without opening that file (closing a descriptor of it would drop
+ * our own connection's locks on it). 0 when unknown.
+ */
+static pid_t
+job_lock_holder(const struct worker *w)
+{
+	struct stat	 st;
+	char		 path[4096], line[256];
+	unsigned int	 maj, min;
+	unsigned long	 ino;
+	long long	 from, to;
+	long		 pid;
+	pid_t		 who = 0;
+	FILE		*f;
+
+	if (snprintf(path, sizeof(path), "%s-shm", w->cfg.db) >=
+	    (int)sizeof(path) || stat(path, &st) == -1 ||
+	    (f = fopen("/proc/locks", "re")) == NULL)
+		return 0;
+	while (who == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char to_s[32];
+
+		if (sscanf(line, "%*d: POSIX %*s WRITE %ld %x:%x:%lu %lld %31s",
+		    &pid, &maj, &min, &ino, &from, to_s) != 6)
+			continue;
+		to = strcmp(to_s, "EOF") == 0 ? LLONG_MAX :
+		    strtoll(to_s, NULL, 10);
+		if (ino == st.st_ino && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev) && from <= 120 && to >= 120 &&
+		    pid > 0)
+			who = (pid_t)pid;
+	}
+	fclose(f);
+	return who;
+}
+
+/* Says who, in words: another hqd worker of ours, or some process. */
+static void
+job_log_lock_wait(const struct worker *w, pid_t holder, uint64_t secs,
+    size_t n, const char *err)
+{
+	char	who[64] = "holder unknown";
+	int	i;
+
+	if (holder > 0)
+		snprintf(who, sizeof(who), "held by pid %ld", (long)holder);
+	for (i = 0; holder > 0 && i < (int)w->seg->h.nworkers; i++)
+		if (SEG_GET(w->seg->slot[i].pid) == (uint64_t)holder)
+			snprintf(who, sizeof(who), "held by hqd worker %d "
+			    "(pid %ld)", i, (long)holder);
+	log_warnx("batch of %zu: %s; waiting %llu s for the lock (%s); "
+	    "retries are not spent", n, err, (unsigned long long)secs, who);
+}
+
 static int
+job_backoff_ms(struct worker *w, int round, int cap)
+{
+	int64_t	ms = w->cfg.retry_base_ms << (round < 16 ? round : 16);
+
+	if (ms > cap)
+		ms = cap;
+	return (int)(ms / 2 + (int64_t)(job_rand(w) % (uint64_t)(ms + 1)));
+}
+
+/* Charge one attempt to every job of the group; those over the budget
+ * fail with err as their own reason. */
+static void
+job_charge(struct worker *w, struct job *jobs, size_t n, const char *err)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (!jobs[i].in_group || jobs[i].state != JOB_READY)
+			continue;
+		if (++jobs[i].attempts > w->cfg.max_retries) {
+			job_fail(&jobs[i], "gave up after %ld attempts: %s",
+			    jobs[i].attempts, err);
+			jobs[i].gave_up = true;
+		} else {
+			w->n_retried++;
+			SEG_ADD(w->sl->c.retried, 1);
+		}
+	}
+}
+
+/*
+ * Apply until every job is settled. Who pays for a failure (docs/
+ * reliability.md): an entry's own error fails it alone (sqlapply); a
+ * database-level error raised by its statement sets it apart, to be tried
+ * alone after its neighbours commit; a lock held by another connection or
+ * a full disk is waiting, which costs nobody a retry; failures nobody can
+ * be blamed for (COMMIT, hq's own statements) are retried, and when they
+ * repeat every entry is tried alone, so that only the one that keeps
+ * failing pays. -1: told to stop while waiting (entries requeued).
+ */
+int
 job_apply(struct worker *w, struct job *jobs, size_t n)
 {
-	struct hq_msg	m;
 	char		err[512];
-	size_t		i;
-	bool		full;
-	int		round = 0, ms;
+	size_t		g;
+	long		blame;
+	int		round = 0, unknown = 0, ms;
+	bool		full_apart = false, lockwait;
+	uint64_t	wait_t0 = 0, logged = 0, now;
+	pid_t		holder;
+	struct hq_msg	m;
 
-	while (job_count(jobs, n, JOB_READY) > 0) {
-		if (job_attempt(w, jobs, n, err, sizeof(err)) == SQLAPPLY_OK)
-			return 0;
-		/* Full, or an I/O or open error that a full disk caused. */
-		full = (w->sa.last_rc & 0xff) == SQLITE_FULL ||
-		    w->sa.last_errno == ENOSPC || w->sa.last_errno == EDQUOT;
-		log_warnx("batch of %zu: %s%s", job_count(jobs, n, JOB_READY),
-		    err, full ? "; waiting for disk space" : "");
-		for (i = 0; i < n; i++) {
-			if (jobs[i].state != JOB_READY)
-				continue;
-			/* A full disk is nobody's fault and passes: hold the
-			 * entries and wait, without using up their retries. */
-			if (full)
-				continue;
-			if (++jobs[i].attempts > w->cfg.max_retries) {
-				job_fail(&jobs[i], "gave up after %ld "
-				    "attempts: %s", jobs[i].attempts, err);
-				jobs[i].gave_up = true;
+	while ((g = job_group(jobs, n)) > 0) {
+		if (job_attempt(w, jobs, n, err, sizeof(err), &blame) ==
+		    SQLAPPLY_OK) {
+			round = unknown = 0;
+			wait_t0 = 0;
+			full_apart = false;
+			job_wait_state(w, SEG_WAIT_NONE, 0);
+			continue;
+		}
+		/* Set the suspect apart; its neighbours go on now. One entry
+		 * at most for a full disk: if the rest fails the same way,
+		 * the disk is full for everyone and the group waits. */
+		if (blame >= 0 && g > 1 && !(sqlapply_disk_full(&w->sa) &&
+		    full_apart)) {
+			jobs[blame].alone = true;
+			full_apart |= sqlapply_disk_full(&w->sa);
+			log_warnx("%s: %s; retrying it alone",
+			    jobs[blame].name, err);
+			continue;
+		}
+		if (sqlapply_waiting(&w->sa)) {
+			now = now_mono_ms();
+			if (wait_t0 == 0)
+				wait_t0 = logged = now;
+			if (sqlapply_disk_full(&w->sa)) {
+				/* Every round: they are seconds apart. */
+				job_wait_state(w, SEG_WAIT_DISK, 0);
+				log_warnx("batch of %zu: %s; waiting for disk "
+				    "space", g, err);
+				ms = job_backoff_ms(w, round++,
+				    WORKER_WAIT_MAX_MS);
 			} else {
-				w->n_retried++;
-				SEG_ADD(w->sl->c.retried, 1);
+				/* The busy handler waited busy_timeout for
+				 * the lock already: look at the channel and
+				 * go back to waiting. */
+				holder = job_lock_holder(w);
+				job_wait_state(w, SEG_WAIT_LOCK, holder);
+				if (now == logged || now - logged >= 60000) {
+					job_log_lock_wait(w, holder,
+					    (now - wait_t0) / 1000, g, err);
+					logged = now;
+				}
+				ms = 20;
 			}
+		} else {
+			log_warnx("batch of %zu: %s", g, err);
+			if (blame == JOB_BLAME_UNKNOWN && g > 1) {
+				/* Nobody to blame yet: once more together,
+				 * then one by one. */
+				if (++unknown >= 2) {
+					for (size_t i = 0; i < n; i++)
+						jobs[i].alone |= jobs[i].in_group;
+					log_warnx("batch of %zu failed twice: "
+					    "applying its entries one by one",
+					    g);
+				}
+			} else
+				job_charge(w, jobs, n, err);
+			job_wait_state(w, SEG_WAIT_RETRY, 0);
+			ms = job_backoff_ms(w, round++, WORKER_BACKOFF_MAX_MS);
 		}
 		if (job_count(jobs, n, JOB_READY) == 0)
-			return 0;
-		ms = (int)(w->cfg.retry_base_ms << (round < 16 ? round : 16) <
-		    WORKER_BACKOFF_MAX_MS ? w->cfg.retry_base_ms <<
-		    (round < 16 ? round : 16) : WORKER_BACKOFF_MAX_MS);
-		ms = ms / 2 + (int)(job_rand(w) % (uint64_t)(ms + 1));
-		round++;
-		SEG_SET(w->sl->progress_ns, now_wall_ns());
+			break;
+		/* The segment says we are alive; PROGRESS tells the
+		 * supervisor's log and timers of a failed round too, but a
+		 * lock wait comes round every busy timeout, for hours. */
+		lockwait = SEG_GET(w->sl->wait) == SEG_WAIT_LOCK;
 		memset(&m, 0, sizeof(m));
 		m.type = HQ_MSG_PROGRESS;
 		m.slot = (uint32_t)w->slot;
 		m.gen = w->gen;
-		if (proto_write(w->fd, &m, &w->wbuf) == -1)
+		if ((!lockwait && proto_write(w->fd, &m, &w->wbuf) == -1) ||
+		    job_backoff(w, ms) == -1) {
+			job_wait_state(w, SEG_WAIT_NONE, 0);
 			return -1;
-		if (job_backoff(w, ms) == -1)
-			return -1;
+		}
 	}
+	job_wait_state(w, SEG_WAIT_NONE, 0);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 /* sqlapply.c: the worker's SQLite side. Runs in workers only; never touches
  * entry files (job.c does). Every statement hq itself runs is prepared once
  * per connection; entry statements that repeat come from a small cache. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,85 +10,207 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hq.h"
 #include "common/log.h"
 #include "common/now.h"
 #include "common/xmalloc.h"
 #include "worker/sqlapply.h"
 
 /* Pragmas an entry may set; every other pragma with a value is refused
- * because it would change how hq itself runs (journal, sync, schema). */
+ * because it would change how hq itself runs (journal, sync, schema) or
+ * leave state on the connection for the next entry. */
 static const char *const sqlapply_pragmas_ok[] = {
 	"user_version", "application_id", "foreign_key_check",
 	"integrity_check", "quick_check", "optimize", "incremental_vacuum",
 	"table_info", "table_xinfo", "index_info", "index_list",
 };
 
+/* Functions entries may not call, and why. The rest are pure, or act on
+ * the main schema only. */
+static const struct {
+	const char	*name;
+	const char	*why;
+} sqlapply_funcs_denied[] = {
+	{ "load_extension", "entries may not load extensions" },
+	/* With two arguments it installs a C function pointer that every
+	 * later fts3 table on the connection calls; with one it leaks a
+	 * library address. The db-config switch does not stop a bound
+	 * argument, so the authorizer does. */
+	{ "fts3_tokenizer", "entries may not call fts3_tokenizer "
+	  "(it reads and overrides code pointers)" },
+	/* Counts every change the connection ever made: its value depends on
+	 * what other entries did before. */
+	{ "total_changes", "entries may not call total_changes (its value "
+	  "depends on other entries)" },
+};
+
+/* Tables an entry may neither read nor write: the connection's list of
+ * statements (other entries' SQL) and raw database pages (everything,
+ * past the authorizer). Debian's SQLite builds the first, not the second. */
+static const char *const sqlapply_tables_denied[] = {
+	"sqlite_stmt", "sqlite_dbpage",
+};
+
+static bool
+sqlapply_in(const char *name, const char *const *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; name != NULL && i < n; i++)
+		if (strcasecmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+sqlapply_deny(struct sqlapply *s, const char *why)
+{
+	s->denied = why;
+	return SQLITE_DENY;
+}
+
+/*
+ * The isolation rule (docs/reliability.md): an entry's effects stay in the
+ * main schema, and nothing it does may outlive it on the connection. So
+ * every action on the TEMP schema is refused (TEMP tables, views, triggers
+ * and indexes would shadow main objects, hq's ledger among them, for every
+ * later entry), as are transaction control, ATTACH, pragmas that change
+ * settings, functions that load or override code, and hq's ledger.
+ */
 static int
 sqlapply_auth_cb(void *arg, int action, const char *a1, const char *a2,
     const char *dbname, const char *trigger)
 {
 	struct sqlapply	*s = arg;
+	const char	*table;
 	size_t		 i;
 
-	(void)dbname;
 	(void)trigger;
 	if (!s->in_entry)
 		return SQLITE_OK;
+	if (dbname != NULL && strcasecmp(dbname, "temp") == 0)
+		return sqlapply_deny(s, "entries may not use the TEMP schema "
+		    "(TEMP tables, views, triggers, indexes outlive the entry "
+		    "on the connection)");
 	switch (action) {
+	case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_DROP_TEMP_TABLE:
+	case SQLITE_DROP_TEMP_VIEW:
+	case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_DROP_TEMP_INDEX:
+		return sqlapply_deny(s, "entries may not use the TEMP schema "
+		    "(TEMP tables, views, triggers, indexes outlive the entry "
+		    "on the connection)");
 	case SQLITE_ATTACH:
 	case SQLITE_DETACH:
-		s->denied = "entries may not attach or detach databases";
-		return SQLITE_DENY;
+		return sqlapply_deny(s, "entries may not attach or detach "
+		    "databases");
 	case SQLITE_TRANSACTION:
 	case SQLITE_SAVEPOINT:
-		s->denied = "entries may not control transactions "
-		    "(BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE)";
-		return SQLITE_DENY;
+		return sqlapply_deny(s, "entries may not control transactions "
+		    "(BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE)");
 	case SQLITE_FUNCTION:
-		if (a2 != NULL && strcasecmp(a2, "load_extension") == 0) {
-			s->denied = "entries may not load extensions";
-			return SQLITE_DENY;
-		}
+		for (i = 0; a2 != NULL && i < nitems(sqlapply_funcs_denied);
+		    i++)
+			if (strcasecmp(a2, sqlapply_funcs_denied[i].name) == 0)
+				return sqlapply_deny(s,
+				    sqlapply_funcs_denied[i].why);
 		return SQLITE_OK;
 	case SQLITE_PRAGMA:
-		if (a2 == NULL)
+		if (a2 == NULL || sqlapply_in(a1, sqlapply_pragmas_ok,
+		    nitems(sqlapply_pragmas_ok)))
 			return SQLITE_OK;
-		for (i = 0; i < sizeof(sqlapply_pragmas_ok) /
-		    sizeof(sqlapply_pragmas_ok[0]); i++)
-			if (strcasecmp(a1, sqlapply_pragmas_ok[i]) == 0)
-				return SQLITE_OK;
-		s->denied = "entries may not change this pragma";
-		return SQLITE_DENY;
+		return sqlapply_deny(s, "entries may not change this pragma");
+	case SQLITE_READ:
 	case SQLITE_INSERT:
 	case SQLITE_UPDATE:
 	case SQLITE_DELETE:
 	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_VIEW:
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_CREATE_VTABLE:
+	case SQLITE_DROP_VTABLE:
+		table = a1;
+		break;
 	case SQLITE_ALTER_TABLE:
 	case SQLITE_CREATE_INDEX:
 	case SQLITE_CREATE_TRIGGER:
-	case SQLITE_CREATE_TEMP_TRIGGER:
 	case SQLITE_DROP_INDEX:
 	case SQLITE_DROP_TRIGGER:
-	case SQLITE_DROP_TEMP_TRIGGER:
-		/* The table is a1 for writes and DROP TABLE (a2 of an
-		 * UPDATE is a column), a2 for ALTER and for index and
-		 * trigger statements. */
-		if (action != SQLITE_INSERT && action != SQLITE_UPDATE &&
-		    action != SQLITE_DELETE && action != SQLITE_DROP_TABLE)
-			a1 = a2;
-		if (a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0) {
-			s->denied = "entries may not touch hq's ledger table";
-			return SQLITE_DENY;
-		}
-		return SQLITE_OK;
+		/* The table is a2 for ALTER and for index and trigger
+		 * statements (a1 is the index or trigger). */
+		if (a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0)
+			return sqlapply_deny(s, "entries may not touch hq's "
+			    "ledger table");
+		table = a2;
+		break;
 	default:
 		return SQLITE_OK;
 	}
+	if (table != NULL && strcasecmp(table, SQLAPPLY_LEDGER) == 0)
+		return sqlapply_deny(s, "entries may not touch hq's ledger "
+		    "table");
+	if (sqlapply_in(table, sqlapply_tables_denied,
+	    nitems(sqlapply_tables_denied)))
+		return sqlapply_deny(s, "entries may not read this table "
+		    "(connection internals or raw pages)");
+	return SQLITE_OK;
+}
+
+/* CPU time of this (single-threaded) worker, for the statement budget. */
+static uint64_t
+sqlapply_cpu_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The statement budget, checked every SQLAPPLY_PROGRESS_OPS virtual
+ * machine instructions of an entry's statements. Time the worker did not
+ * run (SIGSTOP, a debugger, a frozen cgroup) is not the entry's: a gap of
+ * over 250 ms between two checks in which the worker used less than half
+ * of that CPU time moves the deadline by the time it was not running.
+ * Short entries never get here, so they pay no clock reads at all.
+ */
+#define SQLAPPLY_PROGRESS_OPS	10000
+
+static int
+sqlapply_progress_cb(void *arg)
+{
+	struct sqlapply	*s = arg;
+	uint64_t	 now, cpu, gap, ran;
+
+	if (!s->in_entry || s->budget_us == 0)
+		return 0;
+	now = now_mono_us();
+	cpu = sqlapply_cpu_us();
+	if (s->tick_cpu_us != 0 && now > s->tick_mono_us + 250000) {
+		gap = now - s->tick_mono_us;
+		ran = cpu > s->tick_cpu_us ? cpu - s->tick_cpu_us : 0;
+		if (ran < gap / 2)
+			s->deadline_us += gap - ran;
+	}
+	s->tick_mono_us = now;
+	s->tick_cpu_us = cpu;
+	if (now < s->deadline_us)
+		return 0;
+	s->timed_out = true;
+	return 1;
 }
 
 /* SQLite's own busy handler sleeps in steps of up to 100 ms; a worker
  * waiting for the other one's commit (a few ms) would lose most of the
- * time it sleeps. Poll fast, back off to 2 ms, give up at the timeout. */
+ * time it sleeps. Poll fast, back off to 2 ms, and to 20 ms once the wait
+ * is long (a lock held for seconds: the holder is busy, not committing);
+ * give up at the timeout, so the worker can look at its channel. */
 static int
 sqlapply_busy_cb(void *arg, int count)
 {
@@ -97,9 +220,11 @@ sqlapply_busy_cb(void *arg, int count)
 
 	if (count == 0)
 		s->busy_deadline_us = now + (uint64_t)s->busy_timeout_ms * 1000;
+	if (s->on_wait != NULL)
+		s->on_wait(s->on_wait_arg, 0);
 	if (now >= s->busy_deadline_us)
 		return 0;
-	us = count < 5 ? 50u << count : 2000;
+	us = count < 5 ? 50u << count : count < 500 ? 2000 : 20000;
 	if (now + us > s->busy_deadline_us)
 		us = (useconds_t)(s->busy_deadline_us - now);
 	usleep(us);
@@ -117,7 +242,18 @@ sqlapply_init(struct sqlapply *s, const char *path, bool sync_full,
 	s->ledger_days = ledger_days;
 }
 
-/* Transient: the database, not the entry, is at fault right now. */
+void
+sqlapply_limits(struct sqlapply *s, int64_t budget_ms, int64_t heap_limit)
+{
+	s->budget_us = budget_ms > 0 ? (uint64_t)budget_ms * 1000 : 0;
+	s->heap_limit = heap_limit > 0 ? heap_limit : 0;
+	sqlite3_hard_heap_limit64(s->heap_limit);
+}
+
+/* Transient: the database, not the entry, is at fault right now. Raised
+ * by one of hq's own statements, these are the batch's trouble; raised by
+ * an entry's statement, they make it a suspect (retried alone), and every
+ * other code is the entry's own, permanent error. */
 static bool
 sqlapply_transient(int rc)
 {
@@ -130,12 +266,29 @@ sqlapply_transient(int rc)
 	case SQLITE_CANTOPEN:
 	case SQLITE_PROTOCOL:
 	case SQLITE_READONLY:
-	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		return true;
+	case SQLITE_CORRUPT:
+		/* A virtual table's own consistency check (FTS
+		 * integrity-check) reports its verdict, not the file's. */
+		return rc != SQLITE_CORRUPT_VTAB;
 	default:
 		return false;
 	}
+}
+
+bool
+sqlapply_waiting(const struct sqlapply *s)
+{
+	return (s->last_rc & 0xff) == SQLITE_BUSY || sqlapply_disk_full(s);
+}
+
+bool
+sqlapply_disk_full(const struct sqlapply *s)
+{
+	/* Full, or an I/O or open error that a full disk caused. */
+	return (s->last_rc & 0xff) == SQLITE_FULL ||
+	    s->last_errno == ENOSPC || s->last_errno == EDQUOT;
 }
 
 static enum sqlapply_outcome
@@ -194,6 +347,11 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
 	    NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0,
+	    NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 0, NULL);
+	sqlite3_progress_handler(s->db, SQLAPPLY_PROGRESS_OPS,
+	    sqlapply_progress_cb, s);
 	sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, 0);
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
 		snprintf(err, errlen, "open %s: database is read-only",
@@ -202,7 +360,7 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=%s;"
-	    "CREATE TABLE IF NOT EXISTS " SQLAPPLY_LEDGER "(id TEXT PRIMARY "
+	    "CREATE TABLE IF NOT EXISTS " SQLAPPLY_MAIN_LEDGER "(id TEXT PRIMARY "
 	    "KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID;",
 	    s->sync_full ? "FULL" : "NORMAL");
 	/* Switching a rollback-journal database to WAL reads the schema
@@ -229,7 +387,7 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 	    (rc = sqlapply_prep(s, "RELEASE hq_entry", &s->st_release)) ||
 	    (rc = sqlapply_prep(s, "ROLLBACK TO hq_entry",
 	    &s->st_rollback_to)) ||
-	    (rc = sqlapply_prep(s, "INSERT INTO " SQLAPPLY_LEDGER
+	    (rc = sqlapply_prep(s, "INSERT INTO " SQLAPPLY_MAIN_LEDGER
 	    "(id, applied_at) VALUES (?1, ?2)", &s->st_ledger))) {
 		snprintf(err, errlen, "prepare: %s", sqlite3_errmsg(s->db));
 		goto fail;
@@ -275,7 +433,7 @@ sqlapply_applied(struct sqlapply *s, const char *id)
 	int		 rc;
 
 	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT 1 FROM "
-	    SQLAPPLY_LEDGER " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+	    SQLAPPLY_MAIN_LEDGER " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -291,7 +449,7 @@ sqlapply_prune(struct sqlapply *s)
 	    (int64_t)s->ledger_days * 86400;
 
 	if (s->db == NULL || sqlite3_prepare_v2(s->db, "DELETE FROM "
-	    SQLAPPLY_LEDGER " WHERE applied_at < ?1", -1, &st, NULL) !=
+	    SQLAPPLY_MAIN_LEDGER " WHERE applied_at < ?1", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return;
 	sqlite3_bind_int64(st, 1, cutoff);
@@ -440,6 +598,27 @@ sqlapply_bind(sqlite3_stmt *st, const struct entry *e, size_t *next)
 	return rc;
 }
 
+/* The reason an entry's statement failed, in words an operator can act
+ * on. SQLite's message may quote table data (a value in a constraint or a
+ * json error): the reason is bounded by errlen, and docs/formats.md says
+ * that a failed/ note can hold data. */
+static void
+sqlapply_why(const struct sqlapply *s, int rc, char *err, size_t errlen)
+{
+	if (s->denied != NULL)
+		snprintf(err, errlen, "%s", s->denied);
+	else if (s->timed_out)
+		snprintf(err, errlen, "statement timeout: the entry ran over "
+		    "its budget of %llu ms (--statement-timeout)",
+		    (unsigned long long)(s->budget_us / 1000));
+	else if ((rc & 0xff) == SQLITE_NOMEM && s->heap_limit > 0)
+		snprintf(err, errlen, "out of memory: the entry needs more "
+		    "than the worker's ceiling of %lld MiB (--memory-limit)",
+		    (long long)(s->heap_limit >> 20));
+	else
+		snprintf(err, errlen, "sql: %s", sqlite3_errmsg(s->db));
+}
+
 /* The entry's statements, in order, with params consumed left to right
  * across them. Returns an SQLite code; err says which statement failed. */
 static int
@@ -457,17 +636,17 @@ sqlapply_statements(struct sqlapply *s, const struct entry *e, char *err,
 		snprintf(err, errlen, "sql contains a NUL byte");
 		return SQLITE_ERROR;
 	}
+	s->timed_out = false;
+	s->tick_cpu_us = 0;	/* read at the first progress check */
+	s->tick_mono_us = now_mono_us();
+	s->deadline_us = s->tick_mono_us + s->budget_us;
 	while (sql < end && !sqlapply_blank(sql)) {
 		s->denied = NULL;
 		s->in_entry = true;
 		rc = sqlapply_next_stmt(s, e, &sql, &st, &cached);
 		if (rc != SQLITE_OK) {
 			s->in_entry = false;
-			if (s->denied != NULL)
-				snprintf(err, errlen, "%s", s->denied);
-			else
-				snprintf(err, errlen, "sql: %s",
-				    sqlite3_errmsg(s->db));
+			sqlapply_why(s, rc, err, errlen);
 			return rc;
 		}
 		if (st == NULL) {
@@ -483,11 +662,8 @@ sqlapply_statements(struct sqlapply *s, const struct entry *e, char *err,
 				;
 			if (rc == SQLITE_DONE)
 				rc = SQLITE_OK;
-			else if (s->denied != NULL)
-				snprintf(err, errlen, "%s", s->denied);
 			else
-				snprintf(err, errlen, "sql: %s",
-				    sqlite3_errmsg(s->db));
+				sqlapply_why(s, rc, err, errlen);
 		}
 		s->in_entry = false;
 		if (cached) {
@@ -520,11 +696,47 @@ sqlapply_infra(struct sqlapply *s, int rc, const char *what, char *err,
 	return SQLAPPLY_TEMP;
 }
 
+/* Whose fault an error of the entry's own statements is. Its budget, its
+ * memory and everything its SQL asked for are its own; only what the
+ * database itself reports (I/O, a full disk, a corrupt file) may be the
+ * database's, so the entry becomes a suspect, retried alone. */
+static enum sqlapply_outcome
+sqlapply_blame(const struct sqlapply *s, int rc)
+{
+	if (s->timed_out || s->denied != NULL)
+		return SQLAPPLY_PERM;
+	if ((rc & 0xff) == SQLITE_NOMEM)
+		return s->heap_limit > 0 ? SQLAPPLY_PERM : SQLAPPLY_SUSPECT;
+	if ((rc & 0xff) == SQLITE_LOCKED)
+		return SQLAPPLY_PERM;	/* its own statements conflict */
+	return sqlapply_transient(rc) ? SQLAPPLY_SUSPECT : SQLAPPLY_PERM;
+}
+
+/* Objects in the TEMP schema, counted only when the temp database has a
+ * write transaction, which it has only once something opened it: never
+ * on a connection no one but hq and entries used. */
+static bool
+sqlapply_temp_used(struct sqlapply *s)
+{
+	sqlite3_stmt	*st;
+	bool		 used;
+
+	if (sqlite3_txn_state(s->db, "temp") != SQLITE_TXN_WRITE)
+		return false;
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM temp.sqlite_master",
+	    -1, &st, NULL) != SQLITE_OK)
+		return true;
+	used = sqlite3_step(st) != SQLITE_DONE;
+	sqlite3_finalize(st);
+	return used;
+}
+
 enum sqlapply_outcome
 sqlapply_entry(struct sqlapply *s, const char *id, const struct entry *e,
     char *err, size_t errlen)
 {
-	int	rc;
+	enum sqlapply_outcome	 o;
+	int			 rc, cur = 0, hi = 0;
 
 	if ((rc = sqlapply_run(s->st_savepoint)) != SQLITE_OK)
 		return sqlapply_infra(s, rc, "savepoint", err, errlen);
@@ -541,19 +753,46 @@ sqlapply_entry(struct sqlapply *s, const char *id, const struct entry *e,
 	 * added by hand) must never pass for "already applied". */
 	if (rc != SQLITE_OK)
 		return sqlapply_infra(s, rc, "ledger", err, errlen);
+	/* last_insert_rowid() must not tell this entry what the one before
+	 * it inserted. */
+	sqlite3_set_last_insert_rowid(s->db, 0);
 	if ((rc = sqlapply_statements(s, e, err, errlen)) == SQLITE_OK) {
+		/* The authorizer refuses the TEMP schema: an object there
+		 * means something slipped past, so the connection goes with
+		 * the batch, to be reopened clean. */
+		if (sqlapply_temp_used(s)) {
+			snprintf(err, errlen, "the entry created an object in "
+			    "the TEMP schema");
+			sqlapply_rollback(s);
+			sqlapply_close(s);
+			s->txn_lost = true;
+			return SQLAPPLY_PERM;
+		}
+		/* A deferred foreign-key violation would fail the batch's
+		 * COMMIT: it is this entry's. */
+		if (sqlite3_db_status(s->db, SQLITE_DBSTATUS_DEFERRED_FKS,
+		    &cur, &hi, 0) == SQLITE_OK && cur > 0) {
+			snprintf(err, errlen, "the entry leaves a deferred "
+			    "foreign key violation");
+			sqlapply_run(s->st_rollback_to);
+			sqlapply_run(s->st_release);
+			return SQLAPPLY_PERM;
+		}
 		if ((rc = sqlapply_run(s->st_release)) != SQLITE_OK)
 			return sqlapply_infra(s, rc, "release", err, errlen);
 		return SQLAPPLY_OK;
 	}
 	s->last_rc = rc;
+	s->last_errno = sqlite3_system_errno(s->db);
+	o = sqlapply_blame(s, rc);
 	if (sqlite3_get_autocommit(s->db)) {
-		/* INSERT OR ROLLBACK or RAISE(ROLLBACK): the batch is gone. */
+		/* INSERT OR ROLLBACK, RAISE(ROLLBACK), an interrupted or
+		 * out-of-memory write: SQLite rolled the batch back. */
 		s->txn_lost = true;
-		return sqlapply_transient(rc) ? SQLAPPLY_TEMP : SQLAPPLY_PERM;
+		return o;
 	}
-	if (sqlapply_transient(rc))
-		return SQLAPPLY_TEMP;
+	if (o == SQLAPPLY_SUSPECT)
+		return o;
 	sqlapply_run(s->st_rollback_to);
 	sqlapply_run(s->st_release);
 	return SQLAPPLY_PERM;

@@ -21,6 +21,9 @@
  * worker's memory whatever the batch size and entry sizes. */
 #define WORKER_BATCH_BYTES	(8 * 1024 * 1024)
 #define WORKER_BACKOFF_MAX_MS	30000
+/* Longest pause between two looks at a full disk: space that returns is
+ * used within this. */
+#define WORKER_WAIT_MAX_MS	5000
 
 enum job_state {
 	JOB_UNCLAIMED = 0,	/* gone before we could claim it */
@@ -38,6 +41,8 @@ struct job {
 	char		*id;		/* ledger key */
 	long		 attempts;	/* transient attempts so far */
 	bool		 gave_up;	/* failed after max_retries */
+	bool		 alone;		/* apply in a transaction of its own */
+	bool		 in_group;	/* in the attempt under way */
 	uint64_t	 enq_ns;	/* file mtime: when it was written */
 	uint64_t	 exec_ns;	/* its statements done (this attempt) */
 	char		 reason[512];
@@ -74,9 +79,15 @@ void	worker_main(const char *spec) __attribute__((noreturn));
 /* Apply the names of one WORK message. Returns 0, or -1 when the worker
  * must exit (STOP or EOF seen while backing off: entries requeued). */
 int	job_run(struct worker *w, char **names, size_t n, uint32_t poison);
+/* Apply READY jobs until each is settled (APPLIED, DUP or FAILED), with
+ * retries and isolation of culprits: job_run's apply step, and the
+ * property test's (tests/fuzz/fuzz_apply.c). -1 when told to stop. */
+int	job_apply(struct worker *w, struct job *jobs, size_t n);
 /* After job_run() and its DONE: remove (or move to completed/) the files
  * of its first n names that were committed, and count them. */
 void	job_remove(struct worker *w, size_t n);
+/* sqlapply's on_wait: the worker is alive, waiting for a lock. */
+void	job_on_wait(void *w, uint64_t waited_us);
 /* The flag TERM sets. */
 extern volatile sig_atomic_t worker_term;
 

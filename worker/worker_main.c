@@ -94,6 +94,10 @@ worker_configure(struct worker *w)
 		w->trust_gid = st.st_gid;
 	sqlapply_init(&w->sa, w->cfg.db, w->cfg.sync_full,
 	    w->cfg.busy_timeout_ms, w->cfg.ledger_days);
+	sqlapply_limits(&w->sa, w->cfg.statement_timeout_ms,
+	    (int64_t)w->cfg.memory_limit_mib << 20);
+	w->sa.on_wait = job_on_wait;
+	w->sa.on_wait_arg = w;
 }
 
 static void

@@ -105,6 +105,8 @@ test_proto_same(const struct hq_msg *a, const struct hq_msg *b)
 		test_proto_same_str(x->log_file, y->log_file);
 		CHECK_EQ_INT(x->log_level, y->log_level);
 		test_proto_same_str(x->shm_name, y->shm_name);
+		CHECK_EQ_INT(x->statement_timeout_ms, y->statement_timeout_ms);
+		CHECK_EQ_INT(x->memory_limit_mib, y->memory_limit_mib);
 		break;
 	case HQ_MSG_READY:
 	case HQ_MSG_PROGRESS:
@@ -175,6 +177,8 @@ test_proto_config_full(struct hq_config *c)
 	c->log_file = xstrdup("/var/log/hq.log");
 	c->log_level = 2;
 	c->shm_name = xstrdup("/hq-test");
+	c->statement_timeout_ms = 86400000;
+	c->memory_limit_mib = 1048576;
 }
 
 static void
@@ -494,11 +498,12 @@ enum test_proto_kind {
 static const struct test_proto_layout {
 	int			type;
 	int			nfields;	/* after the type */
-	enum test_proto_kind	kind[13];
+	enum test_proto_kind	kind[15];
 } test_proto_layouts[] = {
 	{ HQ_MSG_HELLO, 4, { K_U32, K_U32, K_U32, K_PID } },
-	{ HQ_MSG_CONFIG, 13, { K_STR, K_STR, K_POS, K_INT, K_BOOL, K_INT,
-	    K_POS, K_POS, K_POS, K_BOOL, K_NSTR, K_INT, K_NSTR } },
+	{ HQ_MSG_CONFIG, 15, { K_STR, K_STR, K_POS, K_INT, K_BOOL, K_INT,
+	    K_POS, K_POS, K_POS, K_BOOL, K_NSTR, K_INT, K_NSTR, K_INT,
+	    K_INT } },
 	{ HQ_MSG_READY, 2, { K_U32, K_U32 } },
 	{ HQ_MSG_WORK, 2, { K_NAMES, K_U32 } },
 	{ HQ_MSG_DONE, 6, { K_U32, K_U32, K_U32, K_U32, K_U32, K_U32 } },

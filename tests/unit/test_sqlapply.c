@@ -11,6 +11,7 @@
  * second connection after the commit, as another process would see them.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +25,8 @@
 #include "tests/unit/hqtest.h"
 
 #define ERRLEN	512
+#define TEST_TEMP_REFUSED	"entries may not use the TEMP schema (TEMP " \
+	"tables, views, triggers, indexes outlive the entry on the connection)"
 #define DB	"test.db"
 
 static struct entry
@@ -506,7 +509,8 @@ test_guards_ledger_schema(void)
 		snprintf(id, sizeof(id), "s%zu", i);
 		if (APPLY(&s, id, sqls[i], SQLAPPLY_PERM, err) ==
 		    SQLAPPLY_PERM)
-			CHECK_EQ_STR(err,
+			CHECK_EQ_STR(err, strstr(sqls[i], "TEMP") != NULL ?
+			    TEST_TEMP_REFUSED :
 			    "entries may not touch hq's ledger table");
 		sqlapply_rollback(&s);
 		test_sql_close(&s);
@@ -971,6 +975,313 @@ test_embedded_nul(void)
 	test_sql_close(&s);
 }
 
+/* One integer from the worker's own connection (it sees its temp schema). */
+static long long
+test_sql_conn_int(struct sqlapply *s, const char *sql)
+{
+	sqlite3_stmt	*st;
+	long long	 v = -2;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -2;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Isolation: nothing an entry does may outlive it on the connection. Each
+ * TEMP form is refused, hq's ledger still decides duplicates afterwards,
+ * later entries land in main, and the temp schema stays empty.
+ */
+static void
+test_temp_refused(void)
+{
+	static const char *const sqls[] = {
+		"CREATE TEMP TABLE hq_ledger(id TEXT, applied_at INT, "
+		"k DEFAULT 1 PRIMARY KEY)",
+		"CREATE TEMP VIEW hq_ledger AS SELECT 1 AS id, 2 AS applied_at",
+		"CREATE TEMP TABLE t(a, b)",
+		"CREATE TABLE temp.u(x)",
+		"CREATE TEMPORARY TABLE v AS SELECT 1",
+		"CREATE TEMP TRIGGER tt BEFORE INSERT ON t BEGIN "
+		"SELECT RAISE(IGNORE); END",
+		"CREATE VIRTUAL TABLE temp.f USING fts4(x)",
+		"PRAGMA temp.user_version = 7",
+		"SELECT * FROM temp.sqlite_master",
+	};
+	struct sqlapply	s;
+	char		err[ERRLEN], id[16];
+	size_t		i;
+
+	REQUIRE(test_sql_open(&s, 1000));
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	for (i = 0; i < nitems(sqls); i++) {
+		snprintf(id, sizeof(id), "tmp%zu", i);
+		if (APPLY(&s, id, sqls[i], SQLAPPLY_PERM, err) ==
+		    SQLAPPLY_PERM)
+			CHECK_EQ_STR(err, TEST_TEMP_REFUSED);
+		CHECK(!s.txn_lost);
+	}
+	APPLY(&s, "k1", "INSERT INTO t(a, b) VALUES (1, 'one')", SQLAPPLY_OK,
+	    err);
+	APPLY(&s, "k1", "INSERT INTO t(a, b) VALUES (2, 'again')",
+	    SQLAPPLY_DUP, err);
+	CHECK_EQ_INT(test_sql_conn_int(&s,
+	    "SELECT count(*) FROM temp.sqlite_master"), 0);
+	REQUIRE(sqlapply_commit(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	CHECK_EQ_INT(test_sql_count("1"), 1);
+	CHECK_EQ_INT(test_sql_count("b = 'one'"), 1);
+	CHECK_EQ_INT(test_sql_int_query("SELECT count(*) FROM "
+	    "sqlite_master WHERE name = 'hq_ledger' AND type = 'table'"), 1);
+	test_sql_close(&s);
+}
+
+/* Functions and tables that reach past the main schema: refused, literal
+ * or bound; fts3 works afterwards (no tokenizer was overridden). */
+static void
+test_dangerous_surfaces(void)
+{
+	static const struct {
+		const char	*sql;
+		const char	*why;	/* a word of the reason */
+	} cases[] = {
+		{ "SELECT fts3_tokenizer('simple')", "fts3_tokenizer" },
+		{ "SELECT FTS3_TOKENIZER('simple', x'4141414141414141')",
+		  "fts3_tokenizer" },
+		{ "SELECT total_changes()", "total_changes" },
+		{ "SELECT sql FROM sqlite_stmt", "may not read" },
+		{ "SELECT load_extension('libc.so.6')", "extensions" },
+		{ "PRAGMA writable_schema = 1", "pragma" },
+		{ "PRAGMA trusted_schema = 1", "pragma" },
+		{ "PRAGMA foreign_keys = ON", "pragma" },
+		{ "PRAGMA defer_foreign_keys = ON", "pragma" },
+		{ "SELECT * FROM hq_ledger", "ledger" },
+		{ "SELECT count(*) FROM main.hq_ledger", "ledger" },
+	};
+	struct entry_param	 pp[2];
+	struct entry		 e;
+	struct sqlapply		 s;
+	char			 err[ERRLEN], id[16];
+	size_t			 i;
+
+	REQUIRE(test_sql_open(&s, 1000));
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	for (i = 0; i < nitems(cases); i++) {
+		snprintf(id, sizeof(id), "d%zu", i);
+		if (APPLY(&s, id, cases[i].sql, SQLAPPLY_PERM, err) ==
+		    SQLAPPLY_PERM && strcasestr(err, cases[i].why) == NULL) {
+			fprintf(stderr, "%s: reason '%s' lacks '%s'\n",
+			    cases[i].sql, err, cases[i].why);
+			hqtest_failures++;
+		}
+	}
+	/* Bound, the db-config switch alone would let it through. */
+	pp[0] = test_sql_text("simple");
+	pp[1].type = ENTRY_PARAM_BLOB;
+	pp[1].p = "AAAAAAAA";
+	pp[1].len = 8;
+	e = test_sql_entry("SELECT fts3_tokenizer(?, ?)", pp, 2);
+	CHECK_EQ_INT(sqlapply_entry(&s, "bound", &e, err, sizeof(err)),
+	    SQLAPPLY_PERM);
+	CHECK(strstr(err, "fts3_tokenizer") != NULL);
+	APPLY(&s, "fts", "CREATE VIRTUAL TABLE ft USING fts3(x); "
+	    "INSERT INTO ft(x) VALUES ('hello world')", SQLAPPLY_OK, err);
+	REQUIRE(sqlapply_commit(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	CHECK_EQ_INT(test_sql_int_query("SELECT count(*) FROM ft WHERE ft "
+	    "MATCH 'hello'"), 1);
+	test_sql_close(&s);
+}
+
+/* last_insert_rowid() does not carry from one entry to the next. */
+static void
+test_rowid_not_carried(void)
+{
+	struct sqlapply	s;
+	char		err[ERRLEN];
+
+	REQUIRE(test_sql_open(&s, 1000));
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "r1", "INSERT INTO t(a, b) VALUES (41, 'x')", SQLAPPLY_OK,
+	    err);
+	APPLY(&s, "r2", "INSERT INTO t(a, b) VALUES (42, last_insert_rowid())",
+	    SQLAPPLY_OK, err);
+	REQUIRE(sqlapply_commit(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	CHECK_EQ_INT(test_sql_int_query("SELECT b FROM t WHERE a = 42"), 0);
+	test_sql_close(&s);
+}
+
+/*
+ * An entry's own error is its own whatever its code: LOCKED (a checkpoint
+ * inside the transaction), CORRUPT_VTAB (an FTS4 integrity-check's
+ * verdict) and a deferred foreign key violation each fail the entry alone;
+ * its neighbours in the transaction commit.
+ */
+static void
+test_own_errors(void)
+{
+	struct sqlapply	s;
+	char		err[ERRLEN];
+
+	REQUIRE(test_sql_open(&s, 1000));
+	/* The test, not an entry, turns foreign keys on. */
+	REQUIRE(sqlite3_exec(s.db, "PRAGMA foreign_keys = ON; "
+	    "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(pid "
+	    "REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED); "
+	    "CREATE TABLE src(x); CREATE VIRTUAL TABLE ft USING "
+	    "fts4(content=\"src\", x)", NULL, NULL, NULL) == SQLITE_OK);
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "o1", "INSERT INTO t(a) VALUES (1)", SQLAPPLY_OK, err);
+	if (APPLY(&s, "ck", "PRAGMA wal_checkpoint", SQLAPPLY_PERM, err) ==
+	    SQLAPPLY_PERM)
+		CHECK(strstr(err, "locked") != NULL);
+	APPLY(&s, "o2", "INSERT INTO t(a) VALUES (2)", SQLAPPLY_OK, err);
+	APPLY(&s, "o3", "INSERT INTO src(x) VALUES ('abc')", SQLAPPLY_OK, err);
+	APPLY(&s, "ic", "INSERT INTO ft(ft) VALUES ('integrity-check')",
+	    SQLAPPLY_PERM, err);
+	if (APPLY(&s, "fk", "INSERT INTO c(pid) VALUES (99)", SQLAPPLY_PERM,
+	    err) == SQLAPPLY_PERM)
+		CHECK(strstr(err, "foreign key") != NULL);
+	APPLY(&s, "o4", "INSERT INTO t(a) VALUES (4)", SQLAPPLY_OK, err);
+	CHECK(!s.txn_lost);
+	REQUIRE(sqlapply_commit(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	CHECK_EQ_INT(test_sql_count("1"), 3);
+	CHECK_EQ_INT(test_sql_int_query("SELECT count(*) FROM c"), 0);
+	CHECK_EQ_INT(test_sql_ledger_has("o4"), 1);
+	CHECK_EQ_INT(test_sql_ledger_has("ck"), 0);
+	test_sql_close(&s);
+}
+
+/* A database-level error raised by an entry's statement (here SQLITE_FULL
+ * from a page cap the test sets) makes it a suspect, not a failure. */
+static void
+test_suspect(void)
+{
+	struct sqlapply	s;
+	char		err[ERRLEN];
+
+	REQUIRE(test_sql_open(&s, 1000));
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "s1", "INSERT INTO t(a) VALUES (1)", SQLAPPLY_OK, err);
+	REQUIRE(sqlite3_exec(s.db, "PRAGMA max_page_count = 8", NULL, NULL,
+	    NULL) == SQLITE_OK);
+	APPLY(&s, "big", "INSERT INTO t(a, b) VALUES (2, randomblob(200000))",
+	    SQLAPPLY_SUSPECT, err);
+	CHECK(sqlapply_disk_full(&s));
+	CHECK(sqlapply_waiting(&s));
+	sqlapply_rollback(&s);
+	test_sql_close(&s);
+}
+
+/* An endless query fails by the statement budget, first time, and its
+ * neighbours commit. */
+static void
+test_budget(void)
+{
+	struct sqlapply	s;
+	char		err[ERRLEN];
+	uint64_t	t0;
+
+	REQUIRE(test_sql_open(&s, 1000));
+	sqlapply_limits(&s, 300, 0);
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "b1", "INSERT INTO t(a) VALUES (1)", SQLAPPLY_OK, err);
+	t0 = now_mono_ms();
+	if (APPLY(&s, "loop", "INSERT INTO t(b) SELECT count(*) FROM (WITH "
+	    "RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) "
+	    "SELECT i FROM c)", SQLAPPLY_PERM, err) == SQLAPPLY_PERM)
+		CHECK(strstr(err, "statement timeout") != NULL);
+	CHECK(now_mono_ms() - t0 < 3000);
+	if (s.txn_lost)
+		REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "b2", "INSERT INTO t(a) VALUES (2)", SQLAPPLY_OK, err);
+	REQUIRE(sqlapply_commit(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	CHECK_EQ_INT(test_sql_ledger_has("b2"), 1);
+	CHECK_EQ_INT(test_sql_ledger_has("loop"), 0);
+	sqlapply_limits(&s, 0, 0);
+	test_sql_close(&s);
+}
+
+/*
+ * Time the worker is stopped is not the entry's: a child runs an endless
+ * query on a 1 s budget and is SIGSTOPped for 2 s soon after it starts.
+ * Without the discount it would fail as soon as it runs again (~2.2 s);
+ * with it, about 1 s of its own running later (~3.2 s).
+ */
+static void
+test_budget_stopped(void)
+{
+	struct sqlapply	s;
+	char		err[ERRLEN];
+	uint64_t	t0;
+	int		fds[2], st;
+	pid_t		pid;
+	long long	ms = -1;
+
+	REQUIRE(pipe(fds) == 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		hqtest_failures = 0;	/* the parent's, before the fork */
+		if (!test_sql_open(&s, 1000))
+			_exit(2);
+		sqlapply_limits(&s, 1000, 0);
+		if (sqlapply_begin(&s, err, sizeof(err)) != SQLAPPLY_OK)
+			_exit(3);
+		t0 = now_mono_ms();
+		if (write(fds[1], "g", 1) != 1)
+			_exit(4);
+		APPLY(&s, "loop", "SELECT count(*) FROM (WITH RECURSIVE "
+		    "c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) "
+		    "SELECT i FROM c)", SQLAPPLY_PERM, err);
+		ms = (long long)(now_mono_ms() - t0);
+		if (write(fds[1], &ms, sizeof(ms)) != (ssize_t)sizeof(ms))
+			_exit(5);
+		_exit(hqtest_failures ? 1 : 0);
+	}
+	REQUIRE(pid > 0);
+	close(fds[1]);
+	REQUIRE(read(fds[0], err, 1) == 1);
+	usleep(200000);
+	kill(pid, SIGSTOP);
+	usleep(2000000);
+	kill(pid, SIGCONT);
+	CHECK(read(fds[0], &ms, sizeof(ms)) == (ssize_t)sizeof(ms));
+	close(fds[0]);
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (ms < 2900 || ms > 6000) {
+		fprintf(stderr, "stopped 2 s on a 1 s budget: failed after "
+		    "%lld ms, want about 3200\n", ms);
+		hqtest_failures++;
+	}
+}
+
+/* The memory ceiling: an entry that needs more fails, first time. */
+static void
+test_heap_limit(void)
+{
+	struct sqlapply	s;
+	char		err[ERRLEN];
+
+	REQUIRE(test_sql_open(&s, 1000));
+	sqlapply_limits(&s, 0, 16 << 20);
+	REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "h1", "INSERT INTO t(a) VALUES (1)", SQLAPPLY_OK, err);
+	if (APPLY(&s, "hog", "INSERT INTO t(b) VALUES "
+	    "(length(randomblob(64000000)))", SQLAPPLY_PERM, err) ==
+	    SQLAPPLY_PERM)
+		CHECK(strstr(err, "memory") != NULL);
+	if (s.txn_lost)
+		REQUIRE(sqlapply_begin(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	APPLY(&s, "h2", "INSERT INTO t(a) VALUES (2)", SQLAPPLY_OK, err);
+	REQUIRE(sqlapply_commit(&s, err, sizeof(err)) == SQLAPPLY_OK);
+	CHECK_EQ_INT(test_sql_ledger_has("h2"), 1);
+	CHECK_EQ_INT(test_sql_ledger_has("hog"), 0);
+	sqlapply_limits(&s, 0, 0);
+	test_sql_close(&s);
+}
+
 static const struct hqtest tests[] = {
 	{ "commit_applies", test_commit_applies },
 	{ "dup", test_dup },
@@ -991,6 +1302,14 @@ static const struct hqtest tests[] = {
 	{ "open_fails", test_open_fails },
 	{ "prune", test_prune },
 	{ "embedded_nul", test_embedded_nul },
+	{ "temp_refused", test_temp_refused },
+	{ "dangerous_surfaces", test_dangerous_surfaces },
+	{ "rowid_not_carried", test_rowid_not_carried },
+	{ "own_errors", test_own_errors },
+	{ "suspect", test_suspect },
+	{ "budget", test_budget },
+	{ "budget_stopped", test_budget_stopped },
+	{ "heap_limit", test_heap_limit },
 };
 
 HQTEST_MAIN(tests)
