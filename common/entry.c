@@ -8,9 +8,11 @@
  * JSON is parsed here, strictly (RFC 8259), in two passes: the first
  * checks the whole input and measures what the kept values need, the
  * second decodes only those into one allocation of exactly that size.
- * Leniencies, both deliberate: a leading UTF-8 byte order mark is skipped
- * (RFC 8259 section 8.1 allows it), and the old shell library's stray '}'
- * after the "metadata" value is dropped (see entry_json_repair()).
+ * Leniencies, all deliberate: a leading UTF-8 byte order mark is skipped
+ * (RFC 8259 section 8.1 allows it), the old shell library's stray '}'
+ * after the "metadata" value is dropped (see entry_json_repair()), and
+ * bytes that are not UTF-8 inside strings are kept as they are: entries
+ * carry bytes, as MessagePack ones and the sqlite3 command do.
  *
  * MessagePack is parsed by msgpack-c, but only after entry_mp_check() has
  * proved that every declared length fits in the input: msgpack-c allocates
@@ -386,11 +388,12 @@ entry_json_string(struct entry_json *j, char *dst, size_t cap, size_t *lenp)
 			    "json: control character in string at offset %zu",
 			    j->pos);
 		if (c >= 0x80) {
-			if ((k = utf8_len(b + j->pos,
-			    j->len - j->pos)) == 0)
-				return entry_err(j->err, j->errlen,
-				    "json: invalid utf-8 at offset %zu",
-				    j->pos);
+			/* Entries carry bytes (docs/formats.md): what is not
+			 * UTF-8 is kept as it is, as MessagePack's str and
+			 * the sqlite3 command keep it. */
+			k = utf8_len(b + j->pos, j->len - j->pos);
+			if (k == 0)
+				k = 1;
 			for (i = 0; i < k; i++)
 				entry_put(dst, cap, &n, b[j->pos + i]);
 			j->pos += k;
