@@ -138,6 +138,26 @@ stats_oldest(struct sup *s)
 	SEG_SET(s->seg->h.oldest_pending_ns, oldest);
 }
 
+/* Write one of the tick's files (bit names it in tick_write_failed): a
+ * failure is logged when it starts and when it ends, not every tick. */
+static int
+stats_write(struct sup *s, const char *name, const struct pbuf *out,
+    unsigned bit)
+{
+	if (fd_write_atomic(s->q.rootfd, name, out->data, out->len, 0644,
+	    FD_SYNC_NONE) == -1) {
+		if (!(s->tick_write_failed & bit))
+			log_warn("write %s/%s (said once until it works "
+			    "again)", s->q.root, name);
+		s->tick_write_failed |= bit;
+		return -1;
+	}
+	if (s->tick_write_failed & bit)
+		log_info("%s/%s written again", s->q.root, name);
+	s->tick_write_failed &= ~bit;
+	return 0;
+}
+
 /* The old worker's stats.json, same keys, for scripts that read it. */
 static void
 stats_legacy(struct sup *s, struct pbuf *out)
@@ -161,11 +181,8 @@ stats_legacy(struct sup *s, struct pbuf *out)
 	    out->len) == 0 && fstatat(s->q.rootfd, "stats.json", &st,
 	    AT_SYMLINK_NOFOLLOW) == 0)
 		return;
-	if (fd_write_atomic(s->q.rootfd, "stats.json", out->data, out->len,
-	    0644, FD_SYNC_NONE) == -1) {
-		log_warn("write %s/stats.json", s->q.root);
+	if (stats_write(s, "stats.json", out, 2) == -1)
 		return;
-	}
 	s->legacy.len = 0;
 	pbuf_add(&s->legacy, out->data, out->len);
 }
@@ -186,9 +203,7 @@ stats_heartbeat(struct sup *s)
 	/* temp + rename: readers never see half a document. No fsync: the
 	 * heartbeat is a display, rewritten every interval, and an fsync
 	 * would cost the idle supervisor a blocking wait per tick. */
-	if (fd_write_atomic(s->q.rootfd, HQ_HEARTBEAT_FILE, out.data, out.len,
-	    0644, FD_SYNC_NONE) == -1)
-		log_warn("write %s/%s", s->q.root, HQ_HEARTBEAT_FILE);
+	stats_write(s, HQ_HEARTBEAT_FILE, &out, 1);
 	stats_legacy(s, &out);
 	pbuf_free(&out);
 }

@@ -92,6 +92,9 @@ struct sup {
 	struct http		*http;		/* --http, NULL when off */
 	char			 seg_name[64];
 	struct pbuf		 legacy;	/* stats.json as last written */
+	/* Files of the tick that could not be written (a full disk): said
+	 * once when it starts and once when it ends, not every tick. */
+	unsigned		 tick_write_failed;
 };
 
 /* Supervisor counters live in the segment; hqd is their one writer. */
