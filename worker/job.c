@@ -524,7 +524,6 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 		if (job_attempt(w, jobs, n, err, sizeof(err), &blame) ==
 		    SQLAPPLY_OK) {
 			round = unknown = 0;
-			wait_t0 = 0;
 			full_apart = false;
 			job_wait_state(w, SEG_WAIT_NONE, 0);
 			continue;
@@ -542,8 +541,8 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 		}
 		if (sqlapply_waiting(&w->sa)) {
 			now = now_mono_ms();
-			if (wait_t0 == 0)
-				wait_t0 = logged = now;
+			if (SEG_GET(w->sl->wait) != SEG_WAIT_LOCK)
+				wait_t0 = 0;	/* a lock wait starts now */
 			if (sqlapply_disk_full(&w->sa)) {
 				/* Every round: they are seconds apart. */
 				job_wait_state(w, SEG_WAIT_DISK, 0);
@@ -557,7 +556,11 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 				 * go back to waiting. */
 				holder = job_lock_holder(w);
 				job_wait_state(w, SEG_WAIT_LOCK, holder);
-				if (now == logged || now - logged >= 60000) {
+				if (wait_t0 == 0 || now - logged >= 60000) {
+					/* The busy handler waited before. */
+					if (wait_t0 == 0)
+						wait_t0 = now - (uint64_t)
+						    w->cfg.busy_timeout_ms;
 					job_log_lock_wait(w, holder,
 					    (now - wait_t0) / 1000, g, err);
 					logged = now;

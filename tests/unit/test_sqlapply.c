@@ -1086,6 +1086,16 @@ test_dangerous_surfaces(void)
 	CHECK_EQ_INT(sqlapply_entry(&s, "bound", &e, err, sizeof(err)),
 	    SQLAPPLY_PERM);
 	CHECK(strstr(err, "fts3_tokenizer") != NULL);
+	/* Through a view or a trigger of the main schema: refused when
+	 * used (untrusted schema, and the authorizer sees the call). */
+	APPLY(&s, "view", "CREATE VIEW vt AS SELECT fts3_tokenizer('simple') "
+	    "AS p", SQLAPPLY_OK, err);
+	APPLY(&s, "useview", "SELECT * FROM vt", SQLAPPLY_PERM, err);
+	APPLY(&s, "trig", "CREATE TRIGGER tt AFTER INSERT ON t BEGIN "
+	    "SELECT fts3_tokenizer('simple', x'4141414141414141'); END",
+	    SQLAPPLY_OK, err);
+	APPLY(&s, "fire", "INSERT INTO t(a) VALUES (77)", SQLAPPLY_PERM, err);
+	APPLY(&s, "untrig", "DROP TRIGGER tt", SQLAPPLY_OK, err);
 	APPLY(&s, "fts", "CREATE VIRTUAL TABLE ft USING fts3(x); "
 	    "INSERT INTO ft(x) VALUES ('hello world')", SQLAPPLY_OK, err);
 	REQUIRE(sqlapply_commit(&s, err, sizeof(err)) == SQLAPPLY_OK);
