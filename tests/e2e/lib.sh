@@ -250,18 +250,19 @@ hq_wait_log() {
 	hq_wait "$1" "log line /$2/ x${3:-1}" hq__log_has "$2" "${3:-1}"
 }
 
-# hq_gen N TABLE [PRIORITY] [FIRST]: write N JSON entries into .tmp/, the
-# i-th (FIRST, default 1, upward) named PRIORITY_i.json and inserting i
-# into TABLE(v). One perl process: thousands per second.
+# hq_gen N TABLE [PRIORITY] [FIRST] [DIR]: write N JSON entries into DIR
+# (default .tmp/), the i-th (FIRST, default 1, upward) named
+# PRIORITY_i.json and inserting i into TABLE(v). One perl process:
+# thousands per second.
 hq_gen() {
-	mkdir -p "$ROOT/.tmp" "$ROOT/pending"
+	mkdir -p "$ROOT/.tmp" "$ROOT/pending" "${5:-$ROOT/.tmp}"
 	perl -e 'my ($dir, $n, $table, $prio, $first) = @ARGV;
 		for my $i ($first .. $first + $n - 1) {
 			open(my $f, ">", "$dir/${prio}_$i.json") or die "$!";
 			print $f "{\"sql\":\"INSERT INTO $table(v) VALUES (?)\",",
 			    "\"params\":[$i]}";
 			close($f) or die "$!";
-		}' "$ROOT/.tmp" "$1" "$2" "${3:-5}" "${4:-1}"
+		}' "${5:-$ROOT/.tmp}" "$1" "$2" "${3:-5}" "${4:-1}"
 }
 
 # hq_assert_once TABLE N: TABLE(v) holds exactly the values 1..N, once each
@@ -641,4 +642,134 @@ hq4_check_events() {
 
 hq__log_since_has() {
 	[ "$(hq_log_count_since "$1")" -ge "${2:-1}" ]
+}
+
+# --- 600-699: isolation of entries (issue 11) --------------------------------
+# hq_sub CMD [ARGS...]: CMD (a check that fails the test, e.g. assert_failed)
+# in a subshell, its failure a status: for lib_3xx.sh's soft t3_check. (A
+# subshell does not run the EXIT trap.)
+hq_sub() {
+	("$@")
+}
+
+# hq_put NAME SQL [ID]: a JSON entry {"id":ID,"sql":SQL} (no "id" when ID
+# is empty or missing) written into .tmp/
+# (hq_publish or hq_put_publish makes it pending). SQL is escaped for JSON
+# (backslash, double quote, newline, tab).
+hq_put() {
+	local s=${2//\\/\\\\} id=
+	s=${s//\"/\\\"}
+	s=${s//$'\n'/\\n}
+	s=${s//$'\t'/\\t}
+	[ -z "${3:-}" ] || id="\"id\":\"$3\","
+	mkdir -p "$ROOT/.tmp" "$ROOT/pending"
+	printf '{%s"sql":"%s"}' "$id" "$s" >"$ROOT/.tmp/$1"
+}
+
+# hq_put_publish NAME SQL [ID]: hq_put, then its rename into pending/.
+hq_put_publish() {
+	hq_put "$@"
+	mv "$ROOT/.tmp/$1" "$ROOT/pending/$1"
+}
+
+# hq_reason NAME: the "error" of failed/NAME.err.
+hq_reason() {
+	hq4_json "$ROOT/failed/$1.err" '$j->{error}'
+}
+
+# hq_failed_why NAME ERE: NAME is a dead letter with its note (assert_failed)
+# and its reason matches ERE case-insensitively (reasons are matched on
+# keywords, never on whole sentences).
+hq_failed_why() {
+	local why
+	assert_failed "$1" '.'
+	why=$(hq_reason "$1")
+	grep -q -i -E -- "$2" <<<"$why" ||
+	    fail "$1: reason '$why' does not match /$2/i"
+}
+
+# hq_failed_only NAME...: failed/ holds these entries (each with its note)
+# and nothing else.
+hq_failed_only() {
+	local n want got
+	for n in "$@"; do
+		assert_failed "$n" '.'
+	done
+	want=$(printf '%s\n' "$@" | sort)
+	got=$(find "$ROOT/failed" -mindepth 1 -maxdepth 1 ! -name '*.err' \
+	    ! -name '.*' -printf '%f\n' 2>/dev/null | sort)
+	[ "$got" = "$want" ] ||
+	    fail "failed/ holds [$(echo $got)], want [$(echo $want)]"
+}
+
+# hq_lock_holder: the pid holding the database's write lock (the WAL write
+# lock: a POSIX write lock on byte 120 of DB-shm, as /proc/locks shows it),
+# or nothing.
+hq_lock_holder() {
+	local ino
+	ino=$(stat -c %i "$DB-shm" 2>/dev/null) || return 0
+	awk -v ino="$ino" '$2 == "POSIX" && $4 == "WRITE" && $7 == 120 &&
+	    $6 ~ (":" ino "$") { print $5; exit }' /proc/locks
+}
+
+# hq_no_worker_death: no worker died or was killed: no such log line, and
+# `hqctl stats --json` counts no death and one spawn per worker slot.
+hq_no_worker_death() {
+	local n
+	n=$(hq_log_count 'killed by signal|exited with status|no progress|workers died')
+	[ "$n" -eq 0 ] || fail "worker deaths in the log: $(grep -E \
+	    'killed by signal|exited with status|no progress|workers died' "$LOG" | head -n 3)"
+	assert_eq "$(hq4_stats '$j->{supervisor}{deaths}')" 0 "supervisor.deaths"
+	assert_eq "$(hq4_stats '$j->{supervisor}{spawns}')" \
+	    "$(hq4_stats 'scalar @{$j->{workers}}')" "supervisor.spawns (one per slot)"
+}
+
+# hq_trickle TABLE FIRST N SECS: publish N entries (named PRIORITY 5 and
+# their value, inserting FIRST.. into TABLE(v)) evenly over SECS seconds,
+# each written into .tmp/ and renamed into pending/. Returns when the last
+# one is published (run it with & to go on meanwhile).
+hq_trickle() {
+	mkdir -p "$ROOT/.tmp" "$ROOT/pending"
+	perl -e '
+		use Time::HiRes qw(time sleep);
+		my ($root, $table, $first, $n, $secs) = @ARGV;
+		my $t0 = time;
+		for my $k (1 .. $n) {
+			my $i = $first + $k - 1;
+			open(my $h, ">", "$root/.tmp/5_$i.json") or die "$i: $!";
+			print $h "{\"sql\":\"INSERT INTO $table(v) VALUES (?)\",",
+			    "\"params\":[$i]}";
+			close($h) or die "$i: $!";
+			rename("$root/.tmp/5_$i.json", "$root/pending/5_$i.json") or
+			    die "$i: $!";
+			my $ahead = $t0 + $secs * $k / $n - time;
+			sleep($ahead) if $ahead > 0;
+		}' "$ROOT" "$1" "$2" "$3" "$4"
+}
+
+# hq_warm TABLE N [FIRST]: N entries inserting FIRST (1) upward into
+# TABLE(v), published at once (with whatever else .tmp/ holds); returns once
+# they are applied and the queue is drained.
+hq_warm() {
+	local before
+	before=$(hq_sql "SELECT count(*) FROM $1")
+	hq_gen "$2" "$1" 5 "${3:-1}"
+	hq_publish
+	hq_wait_sql 60 "SELECT count(*) FROM $1" $((before + $2))
+	hq_wait_drained 30
+}
+
+# hq4_tmpfs_or_skip SIZE: from now on the queue root and the database live
+# on a tmpfs of SIZE mounted on MNT=$T/fs (hq4_mount: call hq4_trap first);
+# exits 77 saying why when it cannot be mounted here (not root...).
+hq4_tmpfs_or_skip() {
+	local why
+	MNT=$T/fs
+	if [ "$(id -u)" -ne 0 ] || ! hq4_mount "$MNT" "$1"; then
+		why=$(cat "$T/mount.err" 2>/dev/null || true)
+		echo "cannot mount a tmpfs here (${why:-not root}): skipped"
+		exit 77
+	fi
+	ROOT=$MNT/queue
+	DB=$MNT/hive.db
 }
