@@ -420,9 +420,14 @@ main(int argc, char **argv)
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	notify_init(&s);
 	if (stats_start(&s, err, sizeof(err)) == -1) {
+		int e = errno;
+
 		log_warnx("stats: %s", err);
 		main_free(&s);
-		return HQ_EX_CONFIG;
+		/* EBUSY: a live hqd of another root owns the name. */
+		return e == EBUSY ? HQ_EX_CONFIG : e == ENOSPC || e == EDQUOT ||
+		    e == EFBIG || e == EACCES || e == EPERM || e == EROFS ?
+		    HQ_EX_CANTCREAT : HQ_EX_OSERR;
 	}
 	if (http_start(&s, err, sizeof(err)) == -1) {
 		log_warnx("http: %s", err);

@@ -218,6 +218,8 @@ test_round_trip(void)
 	CHECK(stat(path, &st) == 0);
 	CHECK_EQ_INT(st.st_mode & 0777, 0640);
 	CHECK_EQ_INT(st.st_size, sizeof(struct seg));
+	/* Every page allocated up front: none left to fault on later. */
+	CHECK((long long)st.st_blocks * 512 >= (long long)sizeof(struct seg));
 
 	/* Filled but not published: a reader must wait. */
 	if (EXPECT(name, SEG_NOT_READY))
@@ -318,6 +320,41 @@ test_attach_rw_refuses(void)
 	errno = 0;
 	CHECK(seg_attach_rw(shortn) == NULL);
 	CHECK_EQ_INT(errno, EINVAL);
+	tseg_cleanup();
+}
+
+/* A sparse segment (an older hqd did not allocate its pages): read as
+ * zeros where nothing was written, and a worker attaching allocates it. */
+static void
+test_sparse(void)
+{
+	static struct seg	 out;
+	struct seg		*img, *w;
+	struct stat		 st;
+	const char		*name = tseg_name();
+	char			 msg[256], path[128];
+	int			 fd;
+
+	img = tseg_good_image(getpid(), "/r/sparse");
+	SEG_SET(img->slot[HQ_SEG_SLOTS - 1].c.applied, 5);
+	REQUIRE(tseg_make(name, img, sizeof(img->h)) == 0);
+	free(img);
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	REQUIRE((fd = open(path, O_RDWR)) != -1);
+	CHECK(ftruncate(fd, sizeof(struct seg)) == 0);
+	close(fd);
+	REQUIRE(stat(path, &st) == 0);
+	CHECK((long long)st.st_blocks * 512 < (long long)sizeof(struct seg));
+	if (EXPECT(name, SEG_OK)) {
+		REQUIRE(seg_read(name, &out, msg, sizeof(msg)) == SEG_OK);
+		CHECK_EQ_STR(out.h.root, "/r/sparse");
+		CHECK_EQ_INT(SEG_GET(out.slot[HQ_SEG_SLOTS - 1].c.applied), 0);
+	}
+	w = seg_attach_rw(name);
+	REQUIRE(w != NULL);
+	REQUIRE(stat(path, &st) == 0);
+	CHECK((long long)st.st_blocks * 512 >= (long long)sizeof(struct seg));
+	munmap(w, sizeof(*w));
 	tseg_cleanup();
 }
 
@@ -1107,6 +1144,7 @@ static const struct hqtest tests[] = {
 	{ "hist_bounds", test_hist_bounds },
 	{ "hist_values_fit", test_hist_values_fit },
 	{ "hist_overflow_bucket", test_hist_overflow_bucket },
+	{ "sparse", test_sparse },
 	{ "hist_quantiles", test_hist_quantiles },
 	{ "validate_fuzz", test_validate_fuzz },
 };
