@@ -110,18 +110,47 @@ seg_publish(struct seg *s)
 	atomic_store_explicit(&s->h.ready, 1, memory_order_release);
 }
 
-void
+/* The header of the segment name now refers to, read (not mapped). 0, or
+ * -1 when there is none or it is shorter than a header. */
+static int
+seg_header_of(const char *name, struct seg_header *h)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0)) == -1)
+		return -1;
+	n = pread(fd, h, sizeof(*h), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(*h) ? 0 : -1;
+}
+
+bool
 seg_destroy(struct seg *s, const char *name)
 {
+	struct seg_header	h;
+	int64_t			pid;
+	uint64_t		gen;
+
 	if (s == NULL)
-		return;
+		return true;
+	pid = s->h.pid;
+	gen = s->h.generation;
 	atomic_store_explicit(&s->h.ready, 0, memory_order_release);
 	munmap(s, sizeof(*s));
+	/* The name may be another hqd's by now (it found ours not ready, or
+	 * took over our root's path after the directory was replaced):
+	 * unlinking it would take its stats from everyone. */
+	if (seg_header_of(name, &h) == -1)
+		return true;
+	if (h.magic != HQ_SEG_MAGIC || h.pid != pid || h.generation != gen)
+		return false;
 	shm_unlink(name);
+	return true;
 }
 
 struct seg *
-seg_attach_rw(const char *name)
+seg_attach_rw(const char *name, pid_t owner)
 {
 	struct seg	*s;
 	struct stat	 st;
@@ -149,6 +178,13 @@ seg_attach_rw(const char *name)
 	if (seg_validate(s, sizeof(*s), NULL, 0) != SEG_OK) {
 		munmap(s, sizeof(*s));
 		errno = EINVAL;
+		return NULL;
+	}
+	/* Another hqd's segment under our supervisor's name: its slots are
+	 * not ours to write. */
+	if (s->h.pid != owner) {
+		munmap(s, sizeof(*s));
+		errno = ESRCH;
 		return NULL;
 	}
 	return s;

@@ -139,12 +139,14 @@ struct seg *seg_create(const char *name, const char *root, const char *db,
 	    int nworkers, char *err, size_t errlen);
 /* hqd: publish (ready), after filling the header. */
 void	seg_publish(struct seg *s);
-/* hqd at exit: unmap and unlink. */
-void	seg_destroy(struct seg *s, const char *name);
+/* hqd at exit: unmap, and unlink name if it still is this segment (pid
+ * and generation). false when it is another hqd's now: left alone. */
+bool	seg_destroy(struct seg *s, const char *name);
 
-/* Worker: map read-write an existing segment (allocating what an older,
- * sparse one lacks); NULL + errno. */
-struct seg *seg_attach_rw(const char *name);
+/* Worker: map read-write the segment its supervisor (pid owner) made,
+ * allocating what an older, sparse one lacks; NULL + errno (ESRCH: the
+ * segment under that name is another hqd's). */
+struct seg *seg_attach_rw(const char *name, pid_t owner);
 
 enum seg_status {
 	SEG_OK = 0,

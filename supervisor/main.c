@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -260,42 +261,144 @@ main_check_fs(struct sup *s)
 	}
 }
 
-/* One hqd per root: an flock on the root's lock file, which the kernel
- * drops with the process, so no stale lock survives a crash. */
+/* The pid holding an flock on fd's file, as the kernel lists it in
+ * /proc/locks: right even when the pid file is gone. 0 when it does not
+ * say (no /proc, a holder in another pid namespace, a file system whose
+ * st_dev is not its superblock's, as btrfs subvolumes). */
+static long
+main_lock_holder(int fd)
+{
+	struct stat	 st;
+	unsigned long	 ino;
+	unsigned	 maj, min;
+	char		 line[256], kind[16];
+	long		 pid, holder = 0;
+	FILE		*f;
+
+	if (fstat(fd, &st) == -1 || (f = fopen("/proc/locks", "re")) == NULL)
+		return 0;
+	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; a waiter's
+	 * line has "->" where the kind is. */
+	while (holder == 0 && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", kind, &pid,
+		    &maj, &min, &ino) == 5 && strcmp(kind, "FLOCK") == 0 &&
+		    maj == major(st.st_dev) && min == minor(st.st_dev) &&
+		    ino == (unsigned long)st.st_ino)
+			holder = pid;
+	fclose(f);
+	return holder;
+}
+
+/* What the pid file says, for a refusal message; "(unknown)" when it
+ * says nothing. */
+static void
+main_pidfile_read(int fd, char *buf, size_t len)
+{
+	ssize_t	n;
+
+	n = fd == -1 ? -1 : pread(fd, buf, len - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (buf[0] == '\0')
+		snprintf(buf, len, "(unknown)");
+}
+
+/* One hqd per root: an flock on the root directory itself, through an fd
+ * of our own. The kernel drops it with the process (no stale lock after a
+ * crash), and no path operation can take it away: a lock on a file in the
+ * root (the old .hqd.lock) went with an rm of that file, and a second hqd
+ * took a new one. If the root itself is removed or replaced, the lock
+ * guards a directory nobody reaches any more: watch_rescan() notices
+ * (main_root_gone) and this hqd drains. */
 void
 main_lock(struct sup *s)
 {
-	char	buf[32];
-	ssize_t	n;
+	char	pid[32];
+	long	holder;
 	int	fd;
 
-	fd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0640);
-	if (fd == -1)
-		fatal("%s/%s", s->q.root, HQ_LOCK_FILE);
+	if ((fd = openat(s->q.rootfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal("%s", s->q.root);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK)
-			fatal("lock %s/%s", s->q.root, HQ_LOCK_FILE);
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		log_warnx("root %s is held by hqd pid %s", s->q.root,
-		    buf[0] ? buf : "(unknown)");
-		if (s->lockfd != -1) {
-			/* We ran, lost our lock file, and another hqd took
-			 * the new one: two must not apply; we leave. */
-			close(fd);
-			signals_drain(s, "lock taken by another hqd");
-			return;
+			fatal("lock %s", s->q.root);
+		if ((holder = main_lock_holder(fd)) > 0)
+			snprintf(pid, sizeof(pid), "%ld", holder);
+		else {
+			int pfd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDONLY |
+			    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+			main_pidfile_read(pfd, pid, sizeof(pid));
+			if (pfd != -1)
+				close(pfd);
 		}
+		log_warnx("root %s is held by hqd pid %s", s->q.root, pid);
 		exit(HQ_EX_TEMPFAIL);
 	}
-	if (s->lockfd != -1)
-		close(s->lockfd);
+	s->lockfd = fd;
+	main_pidfile(s);
+}
+
+/* ROOT/.hqd.lock holds our pid, for people and scripts (queue-lib.sh,
+ * logrotate) and for the refusal message where /proc/locks cannot tell.
+ * It is flocked too: hqd before the root directory lock locked this file,
+ * so an older hqd is kept out as well. Anyone may remove it; each rescan
+ * writes it again. */
+void
+main_pidfile(struct sup *s)
+{
+	struct stat	 lst, fst;
+	char		 buf[32];
+	ssize_t		 n;
+	int		 fd;
+
+	if (s->pidfd != -1 && fstat(s->pidfd, &lst) == 0 && lst.st_nlink > 0 &&
+	    fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst, AT_SYMLINK_NOFOLLOW) ==
+	    0 && lst.st_ino == fst.st_ino && lst.st_dev == fst.st_dev)
+		return;
+	if (s->pidfd != -1)
+		log_warnx("%s/%s was removed: writing it again", s->q.root,
+		    HQ_LOCK_FILE);
+	if ((fd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDWR | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640)) == -1) {
+		log_warn("%s/%s", s->q.root, HQ_LOCK_FILE);
+		return;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		main_pidfile_read(fd, buf, sizeof(buf));
+		close(fd);
+		log_warnx("root %s is held by an older hqd, pid %s (it locks "
+		    "%s only)", s->q.root, buf, HQ_LOCK_FILE);
+		if (s->pidfd == -1)
+			exit(HQ_EX_TEMPFAIL);
+		/* We ran, lost our pid file, and an older hqd took the new
+		 * one: two must not apply; we leave. */
+		s->exit_code = HQ_EX_TEMPFAIL;
+		signals_drain(s, "root taken by an older hqd");
+		return;
+	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_warn("write pid to %s", HQ_LOCK_FILE);
-	s->lockfd = fd;
+		log_warn("write pid to %s/%s", s->q.root, HQ_LOCK_FILE);
+	if (s->pidfd != -1)
+		close(s->pidfd);
+	s->pidfd = fd;
+}
+
+/* The root we lock and serve is no longer what its path names: removed,
+ * or replaced (rm -rf then mkdir, a rename). Producers now write where we
+ * do not look, and our lock guards nothing there. */
+bool
+main_root_gone(struct sup *s)
+{
+	struct stat	cur, ours;
+
+	if (s->lockfd == -1 || fstat(s->lockfd, &ours) == -1)
+		return false;
+	if (stat(s->q.root, &cur) == -1)
+		return errno == ENOENT || errno == ENOTDIR;
+	return cur.st_dev != ours.st_dev || cur.st_ino != ours.st_ino;
 }
 
 /* Keep other users out: a world-writable root without the sticky bit
@@ -375,6 +478,8 @@ main_free(struct sup *s)
 	pindex_free(&s->idx);
 	pset_free(&s->badnames);
 	queue_close(&s->q);
+	if (s->pidfd != -1)
+		close(s->pidfd);
 	if (s->lockfd != -1)
 		close(s->lockfd);
 	config_free(&s->cfg);
@@ -393,7 +498,7 @@ main(int argc, char **argv)
 		worker_main(argv[2]);
 
 	memset(&s, 0, sizeof(s));
-	s.lockfd = s.ifd = s.notify_fd = -1;
+	s.lockfd = s.pidfd = s.ifd = s.notify_fd = -1;
 	log_init("hqd", LOG_LEVEL_INFO);
 	config_defaults(&s.cfg);
 	main_args(&s, argc, argv, &check);
