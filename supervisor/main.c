@@ -2,6 +2,7 @@
 /* main.c: hqd's entry. `hqd -W spec` becomes a worker (worker_main never
  * returns); otherwise: configuration, the root lock, recovery of what a
  * previous hqd left in processing/, the watcher, the workers, the loop. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -59,8 +61,9 @@ usage(FILE *f)
 	fprintf(f, "  %-32s %s\n", "-V, --version", "show the version");
 	fprintf(f, "\nSignals: TERM/INT drain and exit 0 (a second INT stops "
 	    "at once), HUP rescans\nand reopens the log, USR1 reopens the "
-	    "log. Exit codes: 0 ok, 64 usage,\n75 root held by another hqd, "
-	    "78 configuration, 73 cannot create the tree.\n");
+	    "log. Exit codes: 0 ok, 64 usage,\n71 OS limits (open files, "
+	    "shared memory), 73 cannot create (tree, database,\n/dev/shm "
+	    "segment), 75 root held by another hqd, 78 configuration.\n");
 }
 
 static void
@@ -401,6 +404,99 @@ main_root_gone(struct sup *s)
 	return cur.st_dev != ours.st_dev || cur.st_ino != ours.st_ino;
 }
 
+/* File descriptors, counted from the code. hqd itself holds: */
+#define FDS_QUEUE	6	/* the root and its five folders (queue.c) */
+#define FDS_LOCK	2	/* the root directory (its lock), the pid file */
+#define FDS_LIBEV	3	/* epoll, the signal pipe (eventfd, or a pipe) */
+#define FDS_WATCH	2	/* inotify, $NOTIFY_SOCKET */
+/* and one socketpair end per worker, http_fds(), and briefly, at most at
+ * once: a recovery walk of processing/ (a folder reopened, a walk's dup,
+ * a worker folder and its walk), or the final WAL fold (the database,
+ * -wal, -shm) plus a log reopen, or a spawn's second end. */
+#define FDS_TRANSIENT	4
+/* A worker, its own process under the same limit: stdin, stdout, stderr,
+ * fd 3, the tree (6) and its processing/ folder, the log file, SQLite's
+ * database, -wal and -shm plus up to 4 temporary files (statement
+ * journals, sorters), an entry file, a dead letter's note, a folder
+ * reopened. */
+#define FDS_WORKER	(4 + 7 + 1 + 3 + 4 + 3)
+
+/* Descriptors open now with a number below lim: inherited ones too, as
+ * each takes a number the limit counts. */
+static int
+main_fds_open(rlim_t lim)
+{
+	struct dirent	*de;
+	DIR		*d;
+	long		 fd;
+	int		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		for (fd = 0; (rlim_t)fd < lim && fd < 65536; fd++)
+			n += fcntl((int)fd, F_GETFD) != -1;
+		return n;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    (fd = strtol(de->d_name, NULL, 10)) != dirfd(d) &&
+		    (rlim_t)fd < lim)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* What the configuration needs under limit lim: hqd's share (*hqd, with
+ * *open of it open already) or a worker's, whichever is more. */
+static int
+main_fds_need(const struct sup *s, rlim_t lim, int *hqd, int *open)
+{
+	*open = main_fds_open(lim);
+	*hqd = *open + FDS_QUEUE + FDS_LOCK + FDS_LIBEV + FDS_WATCH +
+	    s->cfg.workers + http_fds(&s->cfg) + FDS_TRANSIENT;
+	return *hqd > FDS_WORKER ? *hqd : FDS_WORKER;
+}
+
+/* Before anything is opened: a descriptor short is libev's abort, or a
+ * socketpair retried forever, or a client refused, at some later moment.
+ * A short soft limit is raised to the hard one (workers inherit it);
+ * past the hard one, hqd cannot run as configured: 71. */
+static void
+main_fds(struct sup *s)
+{
+	struct rlimit	rl;
+	rlim_t		soft;
+	int		need, hqd, open;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	soft = rl.rlim_cur;
+	if ((rlim_t)(need = main_fds_need(s, soft, &hqd, &open)) <= soft)
+		return;
+	if (rl.rlim_max > soft) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("raise the open files limit to %llu",
+			    (unsigned long long)rl.rlim_max);
+		else if ((rlim_t)(need = main_fds_need(s, rl.rlim_max, &hqd,
+		    &open)) <= rl.rlim_max) {
+			log_info("raised the open files limit from %llu to "
+			    "%llu (%d needed)", (unsigned long long)soft,
+			    (unsigned long long)rl.rlim_max, need);
+			return;
+		}
+	}
+	log_warnx("open files: %d worker%s%s need %d file descriptors (hqd "
+	    "%d, %d of them open already; a worker %d), the limit is %llu "
+	    "(hard %llu): raise it (ulimit -n, LimitNOFILE=)",
+	    s->cfg.workers, s->cfg.workers == 1 ? "" : "s",
+	    s->cfg.http != NULL ? " and --http" : "", need, hqd, open,
+	    FDS_WORKER, (unsigned long long)soft,
+	    (unsigned long long)rl.rlim_max);
+	exit(HQ_EX_OSERR);
+}
+
 /* Keep other users out: a world-writable root without the sticky bit
  * lets anyone swap our directories; with --group the tree is shared with
  * that group only (setgid, so every entry carries the group). */
@@ -513,6 +609,7 @@ main(int argc, char **argv)
 		log_warn("log file %s", s.cfg.log_file);
 		return HQ_EX_CANTCREAT;
 	}
+	main_fds(&s);
 	signal(SIGPIPE, SIG_IGN);
 	if (queue_open(&s.q, s.cfg.root, true, 0750, err, sizeof(err)) == -1) {
 		log_warnx("queue root: %s", err);

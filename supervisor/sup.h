@@ -149,6 +149,8 @@ void	stats_ready(struct sup *);
 int	http_start(struct sup *, char *err, size_t errlen);
 /* Close every connection and the listener. */
 void	http_stop(struct sup *);
+/* File descriptors the server can hold at once under cfg (0 when off). */
+int	http_fds(const struct hq_config *);
 
 /* notify.c */
 /* Read and clear $NOTIFY_SOCKET and $WATCHDOG_USEC. */
