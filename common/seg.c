@@ -260,7 +260,7 @@ seg_read(const char *name, struct seg *out, char *msg, size_t msglen)
 	ssize_t			 n;
 	size_t			 want;
 	enum seg_status		 rc;
-	int			 fd;
+	int			 fd, tries;
 
 	if ((fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0)) == -1) {
 		if (errno == ENOENT) {
@@ -295,16 +295,20 @@ seg_read(const char *name, struct seg *out, char *msg, size_t msglen)
 	}
 	/* The ready flag first, then the image: hqd writes the header
 	 * before it stores ready (release), so an image read after ready
-	 * was seen holds the whole header. */
-	if (pread(fd, &ready, sizeof(ready), offsetof(struct seg_header,
-	    ready)) != (ssize_t)sizeof(ready)) {
-		snprintf(msg, msglen, "read segment %s: %s", name,
-		    strerror(errno));
-		close(fd);
-		return SEG_IOERR;
+	 * was seen holds the whole header. An image that is ready where
+	 * the flag read before it was not may hold a header half written:
+	 * read once more (ready is stored once, it stays). */
+	for (tries = 0; tries < 2; tries++) {
+		if ((n = pread(fd, &ready, sizeof(ready), offsetof(struct
+		    seg_header, ready))) == (ssize_t)sizeof(ready)) {
+			atomic_thread_fence(memory_order_acquire);
+			n = pread(fd, out, sizeof(*out), 0);
+		}
+		if (n != (ssize_t)sizeof(*out) || ready == 1 ||
+		    atomic_load_explicit(&out->h.ready, memory_order_relaxed) !=
+		    1)
+			break;
 	}
-	atomic_thread_fence(memory_order_acquire);
-	n = pread(fd, out, sizeof(*out), 0);
 	close(fd);
 	if (n == -1) {
 		snprintf(msg, msglen, "read segment %s: %s", name,
@@ -312,8 +316,8 @@ seg_read(const char *name, struct seg *out, char *msg, size_t msglen)
 		return SEG_IOERR;
 	}
 	if (n != (ssize_t)sizeof(*out)) {
-		snprintf(msg, msglen, "segment %s is truncated (%zd bytes)",
-		    name, n);
+		snprintf(msg, msglen, "segment %s is truncated (a read gave "
+		    "%zd bytes)", name, n);
 		return SEG_SIZE;
 	}
 	return seg_validate(out, sizeof(*out), msg, msglen);
