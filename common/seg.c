@@ -43,7 +43,7 @@ seg_create(const char *name, const char *root, const char *db, int nworkers,
 	struct seg	 old;
 	char		 msg[256];
 	mode_t		 um;
-	int		 fd;
+	int		 fd, e;
 
 	/* Our root lock is held, so a segment of this name is either a
 	 * dead hqd's or another root's (a shared --shm-name). */
@@ -51,6 +51,7 @@ seg_create(const char *name, const char *root, const char *db, int nworkers,
 	    old.h.pid != getpid() && strcmp(old.h.root, root) != 0) {
 		snprintf(err, errlen, "segment %s is in use by hqd pid %lld "
 		    "for root %s", name, (long long)old.h.pid, old.h.root);
+		errno = EBUSY;
 		return NULL;
 	}
 	shm_unlink(name);
@@ -58,19 +59,31 @@ seg_create(const char *name, const char *root, const char *db, int nworkers,
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	umask(um);
 	if (fd == -1) {
-		snprintf(err, errlen, "shm_open %s: %s", name, strerror(errno));
+		e = errno;
+		snprintf(err, errlen, "create segment /dev/shm%s: %s", name,
+		    strerror(e));
+		errno = e;
 		return NULL;
 	}
-	if (ftruncate(fd, sizeof(struct seg)) == -1 ||
-	    (s = mmap(NULL, sizeof(struct seg), PROT_READ | PROT_WRITE,
-	    MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		snprintf(err, errlen, "segment %s: %s", name, strerror(errno));
-		close(fd);
-		shm_unlink(name);
-		return NULL;
+	/* Every page now, not at its first touch: touching a page a full
+	 * /dev/shm cannot give is SIGBUS, in whichever process (hqd, a
+	 * worker, hqctl) first gets there, long after start. Allocated,
+	 * the segment can no longer fail anyone. */
+	if ((e = posix_fallocate(fd, 0, sizeof(struct seg))) != 0) {
+		snprintf(err, errlen, "segment /dev/shm%s needs %zu bytes of "
+		    "/dev/shm: %s", name, sizeof(struct seg), strerror(e));
+		goto fail;
+	}
+	s = mmap(NULL, sizeof(struct seg), PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	if (s == MAP_FAILED) {
+		e = errno;
+		snprintf(err, errlen, "map segment /dev/shm%s: %s", name,
+		    strerror(e));
+		goto fail;
 	}
 	close(fd);
-	/* ftruncate zeroed it: every counter starts at 0. */
+	/* Allocated pages read as zeros: every counter starts at 0. */
 	s->h.magic = HQ_SEG_MAGIC;
 	s->h.version = HQ_SEG_VERSION;
 	s->h.header_size = sizeof(struct seg_header);
@@ -84,6 +97,11 @@ seg_create(const char *name, const char *root, const char *db, int nworkers,
 	snprintf(s->h.root, sizeof(s->h.root), "%s", root);
 	snprintf(s->h.db, sizeof(s->h.db), "%s", db);
 	return s;
+fail:
+	close(fd);
+	shm_unlink(name);
+	errno = e;
+	return NULL;
 }
 
 void
@@ -92,28 +110,65 @@ seg_publish(struct seg *s)
 	atomic_store_explicit(&s->h.ready, 1, memory_order_release);
 }
 
-void
+/* The header of the segment name now refers to, read (not mapped). 0, or
+ * -1 when there is none or it is shorter than a header. */
+static int
+seg_header_of(const char *name, struct seg_header *h)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0)) == -1)
+		return -1;
+	n = pread(fd, h, sizeof(*h), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(*h) ? 0 : -1;
+}
+
+bool
 seg_destroy(struct seg *s, const char *name)
 {
+	struct seg_header	h;
+	int64_t			pid;
+	uint64_t		gen;
+
 	if (s == NULL)
-		return;
+		return true;
+	pid = s->h.pid;
+	gen = s->h.generation;
 	atomic_store_explicit(&s->h.ready, 0, memory_order_release);
 	munmap(s, sizeof(*s));
+	/* The name may be another hqd's by now (it found ours not ready, or
+	 * took over our root's path after the directory was replaced):
+	 * unlinking it would take its stats from everyone. */
+	if (seg_header_of(name, &h) == -1)
+		return true;
+	if (h.magic != HQ_SEG_MAGIC || h.pid != pid || h.generation != gen)
+		return false;
 	shm_unlink(name);
+	return true;
 }
 
 struct seg *
-seg_attach_rw(const char *name)
+seg_attach_rw(const char *name, pid_t owner)
 {
 	struct seg	*s;
 	struct stat	 st;
-	int		 fd;
+	int		 fd, e;
 
 	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) == -1)
 		return NULL;
 	if (fstat(fd, &st) == -1 || st.st_size != sizeof(struct seg)) {
 		close(fd);
 		errno = EINVAL;
+		return NULL;
+	}
+	/* A no-op on a segment seg_create() made; one of an older hqd may be
+	 * sparse, and our first write to a page a full /dev/shm cannot give
+	 * would be SIGBUS, where this is ENOSPC now. */
+	if ((e = posix_fallocate(fd, 0, sizeof(struct seg))) != 0) {
+		close(fd);
+		errno = e;
 		return NULL;
 	}
 	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -123,6 +178,13 @@ seg_attach_rw(const char *name)
 	if (seg_validate(s, sizeof(*s), NULL, 0) != SEG_OK) {
 		munmap(s, sizeof(*s));
 		errno = EINVAL;
+		return NULL;
+	}
+	/* Another hqd's segment under our supervisor's name: its slots are
+	 * not ours to write. */
+	if (s->h.pid != owner) {
+		munmap(s, sizeof(*s));
+		errno = ESRCH;
 		return NULL;
 	}
 	return s;
@@ -185,13 +247,20 @@ seg_validate(const void *img, size_t len, char *msg, size_t msglen)
 	return SEG_OK;
 }
 
+/* Read, never map: a read of a hole in tmpfs gives zeros, where touching a
+ * page of a mapping that a full /dev/shm cannot give is SIGBUS (a sparse
+ * segment of an older hqd), and a file cut short under us ends the read
+ * early instead of faulting. */
 enum seg_status
 seg_read(const char *name, struct seg *out, char *msg, size_t msglen)
 {
-	struct stat	 st;
-	void		*img;
-	enum seg_status	 rc;
-	int		 fd;
+	struct seg_header	 h;
+	struct stat		 st;
+	uint32_t		 ready;
+	ssize_t			 n;
+	size_t			 want;
+	enum seg_status		 rc;
+	int			 fd, tries;
 
 	if ((fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0)) == -1) {
 		if (errno == ENOENT) {
@@ -209,35 +278,49 @@ seg_read(const char *name, struct seg *out, char *msg, size_t msglen)
 		return SEG_ERROR;
 	}
 	if (st.st_size != (off_t)sizeof(struct seg)) {
-		/* Validate what there is, for the precise message. */
-		if (st.st_size >= (off_t)(sizeof(uint64_t) * 2) &&
-		    (img = mmap(NULL, (size_t)st.st_size, PROT_READ,
-		    MAP_SHARED, fd, 0)) != MAP_FAILED) {
-			rc = seg_validate(img, (size_t)st.st_size, msg,
-			    msglen);
-			munmap(img, (size_t)st.st_size);
-			if (rc == SEG_OK)
-				rc = SEG_SIZE;
-		} else {
+		/* Validate the header there is, for the precise message. */
+		want = st.st_size < (off_t)sizeof(h) ? (size_t)st.st_size :
+		    sizeof(h);
+		n = st.st_size >= (off_t)(sizeof(uint64_t) * 2) ?
+		    pread(fd, &h, want, 0) : -1;
+		close(fd);
+		if (n < (ssize_t)(sizeof(uint64_t) * 2)) {
 			snprintf(msg, msglen, "segment %s is truncated (%lld "
 			    "bytes)", name, (long long)st.st_size);
-			rc = SEG_SIZE;
+			return SEG_SIZE;
 		}
-		close(fd);
-		return rc;
+		rc = seg_validate(&h, (size_t)n == want ? (size_t)st.st_size :
+		    (size_t)n, msg, msglen);
+		return rc == SEG_OK ? SEG_SIZE : rc;
 	}
-	img = mmap(NULL, sizeof(struct seg), PROT_READ, MAP_SHARED, fd, 0);
+	/* The ready flag first, then the image: hqd writes the header
+	 * before it stores ready (release), so an image read after ready
+	 * was seen holds the whole header. An image that is ready where
+	 * the flag read before it was not may hold a header half written:
+	 * read once more (ready is stored once, it stays). */
+	for (tries = 0; tries < 2; tries++) {
+		if ((n = pread(fd, &ready, sizeof(ready), offsetof(struct
+		    seg_header, ready))) == (ssize_t)sizeof(ready)) {
+			atomic_thread_fence(memory_order_acquire);
+			n = pread(fd, out, sizeof(*out), 0);
+		}
+		if (n != (ssize_t)sizeof(*out) || ready == 1 ||
+		    atomic_load_explicit(&out->h.ready, memory_order_relaxed) !=
+		    1)
+			break;
+	}
 	close(fd);
-	if (img == MAP_FAILED) {
-		snprintf(msg, msglen, "map segment %s: %s", name,
+	if (n == -1) {
+		snprintf(msg, msglen, "read segment %s: %s", name,
 		    strerror(errno));
-		return SEG_ERROR;
+		return SEG_IOERR;
 	}
-	if ((rc = seg_validate(img, sizeof(struct seg), msg, msglen)) ==
-	    SEG_OK || rc == SEG_STALE)
-		memcpy(out, img, sizeof(*out));
-	munmap(img, sizeof(struct seg));
-	return rc;
+	if (n != (ssize_t)sizeof(*out)) {
+		snprintf(msg, msglen, "segment %s is truncated (a read gave "
+		    "%zd bytes)", name, n);
+		return SEG_SIZE;
+	}
+	return seg_validate(out, sizeof(*out), msg, msglen);
 }
 
 /* Buckets are (lower, upper], as Prometheus' le: bucket b holds the values

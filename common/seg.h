@@ -147,17 +147,22 @@ _Static_assert(sizeof(struct seg) < 1024 * 1024, "segment stays small");
 void	seg_name(char *buf, size_t len, const char *real_root,
 	    const char *configured);
 
-/* hqd: create (replacing a stale one) and map read-write, mode 0640.
- * NULL with a reason in err when a live hqd of another root owns it. */
+/* hqd: create (replacing a stale one), allocate every page and map
+ * read-write, mode 0640. NULL with a reason in err and errno: EBUSY when a
+ * live hqd of another root owns it, ENOSPC when /dev/shm cannot hold it,
+ * what shm_open or mmap said otherwise. */
 struct seg *seg_create(const char *name, const char *root, const char *db,
 	    int nworkers, char *err, size_t errlen);
 /* hqd: publish (ready), after filling the header. */
 void	seg_publish(struct seg *s);
-/* hqd at exit: unmap and unlink. */
-void	seg_destroy(struct seg *s, const char *name);
+/* hqd at exit: unmap, and unlink name if it still is this segment (pid
+ * and generation). false when it is another hqd's now: left alone. */
+bool	seg_destroy(struct seg *s, const char *name);
 
-/* Worker: map read-write an existing segment; NULL + errno. */
-struct seg *seg_attach_rw(const char *name);
+/* Worker: map read-write the segment its supervisor (pid owner) made,
+ * allocating what an older, sparse one lacks; NULL + errno (ESRCH: the
+ * segment under that name is another hqd's). */
+struct seg *seg_attach_rw(const char *name, pid_t owner);
 
 enum seg_status {
 	SEG_OK = 0,
@@ -167,13 +172,14 @@ enum seg_status {
 	SEG_SIZE,		/* truncated or sizes disagree */
 	SEG_NOT_READY,		/* hqd is still starting */
 	SEG_STALE,		/* left by a dead hqd */
-	SEG_ERROR,		/* could not open or map: errno */
+	SEG_ERROR,		/* could not open it: errno */
+	SEG_IOERR,		/* could not read it: errno */
 };
 
-/* Reader: map read-only, validate everything. On SEG_OK *out is a private
- * snapshot copy (safe to read at leisure; counters are consistent per
- * field). On failure msg says why in one line. pid_alive is the liveness
- * check used (kill(pid, 0) by default; tests pass their own). */
+/* Reader: read (never map) a snapshot, validate everything. On SEG_OK
+ * (and SEG_STALE) *out is a private copy (safe to read at leisure;
+ * counters are consistent per field); on other statuses its contents are
+ * unspecified. On failure msg says why in one line. */
 enum seg_status seg_read(const char *name, struct seg *out, char *msg,
 	    size_t msglen);
 /* Validate a mapped or copied segment image of len bytes (used by

@@ -122,7 +122,8 @@ hqctl_stats_once(struct hqctl *c, enum hqctl_format fmt, bool clear)
 			fprintf(stderr, "hqctl: no queue at %s\n", c->root);
 		fprintf(stderr, "hqctl: hqd is down: %s\n", msg);
 		rc = st == SEG_FOREIGN || st == SEG_VERSION || st == SEG_SIZE ?
-		    HQ_EX_DATAERR : HQ_EX_UNAVAILABLE;
+		    HQ_EX_DATAERR : st == SEG_IOERR ? HQ_EX_IOERR :
+		    HQ_EX_UNAVAILABLE;
 	}
 	switch (fmt) {
 	case FMT_JSON:

@@ -578,3 +578,14 @@ http_stop(struct sup *s)
 	free(h);
 	s->http = NULL;
 }
+
+int
+http_fds(const struct hq_config *cfg)
+{
+	if (cfg->http == NULL)
+		return 0;
+	/* The listening socket, MHD's epoll fd and its inter-thread channel
+	 * (an eventfd, or both ends of a pipe), a socket per connection, and
+	 * the one MHD accepts past the limit before closing it. */
+	return 1 + 1 + 2 + HTTP_MAX_CONNECTIONS + 1;
+}

@@ -2,6 +2,7 @@
 /* main.c: hqd's entry. `hqd -W spec` becomes a worker (worker_main never
  * returns); otherwise: configuration, the root lock, recovery of what a
  * previous hqd left in processing/, the watcher, the workers, the loop. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -58,8 +61,9 @@ usage(FILE *f)
 	fprintf(f, "  %-32s %s\n", "-V, --version", "show the version");
 	fprintf(f, "\nSignals: TERM/INT drain and exit 0 (a second INT stops "
 	    "at once), HUP rescans\nand reopens the log, USR1 reopens the "
-	    "log. Exit codes: 0 ok, 64 usage,\n75 root held by another hqd, "
-	    "78 configuration, 73 cannot create the tree.\n");
+	    "log. Exit codes: 0 ok, 64 usage,\n71 OS limits (open files, "
+	    "shared memory), 73 cannot create (tree, database,\n/dev/shm "
+	    "segment), 75 root held by another hqd, 78 configuration.\n");
 }
 
 static void
@@ -260,42 +264,237 @@ main_check_fs(struct sup *s)
 	}
 }
 
-/* One hqd per root: an flock on the root's lock file, which the kernel
- * drops with the process, so no stale lock survives a crash. */
+/* The pid holding an flock on fd's file, as the kernel lists it in
+ * /proc/locks: right even when the pid file is gone. 0 when it does not
+ * say (no /proc, a holder in another pid namespace, a file system whose
+ * st_dev is not its superblock's, as btrfs subvolumes). */
+static long
+main_lock_holder(int fd)
+{
+	struct stat	 st;
+	unsigned long	 ino;
+	unsigned	 maj, min;
+	char		 line[256], kind[16];
+	long		 pid, holder = 0;
+	FILE		*f;
+
+	if (fstat(fd, &st) == -1 || (f = fopen("/proc/locks", "re")) == NULL)
+		return 0;
+	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; a waiter's
+	 * line has "->" where the kind is. */
+	while (holder == 0 && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", kind, &pid,
+		    &maj, &min, &ino) == 5 && strcmp(kind, "FLOCK") == 0 &&
+		    maj == major(st.st_dev) && min == minor(st.st_dev) &&
+		    ino == (unsigned long)st.st_ino)
+			holder = pid;
+	fclose(f);
+	return holder;
+}
+
+/* What the pid file says, for a refusal message; "(unknown)" when it
+ * says nothing. */
+static void
+main_pidfile_read(int fd, char *buf, size_t len)
+{
+	ssize_t	n;
+
+	n = fd == -1 ? -1 : pread(fd, buf, len - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (buf[0] == '\0')
+		snprintf(buf, len, "(unknown)");
+}
+
+/* One hqd per root: an flock on the root directory itself, through an fd
+ * of our own. The kernel drops it with the process (no stale lock after a
+ * crash), and no path operation can take it away: a lock on a file in the
+ * root (the old .hqd.lock) went with an rm of that file, and a second hqd
+ * took a new one. If the root itself is removed or replaced, the lock
+ * guards a directory nobody reaches any more: watch_rescan() notices
+ * (main_root_gone) and this hqd drains. */
 void
 main_lock(struct sup *s)
 {
-	char	buf[32];
-	ssize_t	n;
+	char	pid[32];
+	long	holder;
 	int	fd;
 
-	fd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0640);
-	if (fd == -1)
-		fatal("%s/%s", s->q.root, HQ_LOCK_FILE);
+	if ((fd = openat(s->q.rootfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal("%s", s->q.root);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK)
-			fatal("lock %s/%s", s->q.root, HQ_LOCK_FILE);
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		log_warnx("root %s is held by hqd pid %s", s->q.root,
-		    buf[0] ? buf : "(unknown)");
-		if (s->lockfd != -1) {
-			/* We ran, lost our lock file, and another hqd took
-			 * the new one: two must not apply; we leave. */
-			close(fd);
-			signals_drain(s, "lock taken by another hqd");
-			return;
+			fatal("lock %s", s->q.root);
+		if ((holder = main_lock_holder(fd)) > 0)
+			snprintf(pid, sizeof(pid), "%ld", holder);
+		else {
+			int pfd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDONLY |
+			    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+			main_pidfile_read(pfd, pid, sizeof(pid));
+			if (pfd != -1)
+				close(pfd);
 		}
+		log_warnx("root %s is held by hqd pid %s", s->q.root, pid);
 		exit(HQ_EX_TEMPFAIL);
 	}
-	if (s->lockfd != -1)
-		close(s->lockfd);
+	s->lockfd = fd;
+	main_pidfile(s);
+}
+
+/* ROOT/.hqd.lock holds our pid, for people and scripts (queue-lib.sh,
+ * logrotate) and for the refusal message where /proc/locks cannot tell.
+ * It is flocked too: hqd before the root directory lock locked this file,
+ * so an older hqd is kept out as well. Anyone may remove it; each rescan
+ * writes it again. */
+void
+main_pidfile(struct sup *s)
+{
+	struct stat	 lst, fst;
+	char		 buf[32];
+	ssize_t		 n;
+	int		 fd;
+
+	if (s->pidfd != -1 && fstat(s->pidfd, &lst) == 0 && lst.st_nlink > 0 &&
+	    fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst, AT_SYMLINK_NOFOLLOW) ==
+	    0 && lst.st_ino == fst.st_ino && lst.st_dev == fst.st_dev)
+		return;
+	if (s->pidfd != -1)
+		log_warnx("%s/%s was removed: writing it again", s->q.root,
+		    HQ_LOCK_FILE);
+	if ((fd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDWR | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640)) == -1) {
+		log_warn("%s/%s", s->q.root, HQ_LOCK_FILE);
+		return;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		main_pidfile_read(fd, buf, sizeof(buf));
+		close(fd);
+		log_warnx("root %s is held by an older hqd, pid %s (it locks "
+		    "%s only)", s->q.root, buf, HQ_LOCK_FILE);
+		if (s->pidfd == -1)
+			exit(HQ_EX_TEMPFAIL);
+		/* We ran, lost our pid file, and an older hqd took the new
+		 * one: two must not apply; we leave. */
+		s->exit_code = HQ_EX_TEMPFAIL;
+		signals_drain(s, "root taken by an older hqd");
+		return;
+	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_warn("write pid to %s", HQ_LOCK_FILE);
-	s->lockfd = fd;
+		log_warn("write pid to %s/%s", s->q.root, HQ_LOCK_FILE);
+	if (s->pidfd != -1)
+		close(s->pidfd);
+	s->pidfd = fd;
+}
+
+/* The root we lock and serve is no longer what its path names: removed,
+ * or replaced (rm -rf then mkdir, a rename). Producers now write where we
+ * do not look, and our lock guards nothing there. */
+bool
+main_root_gone(struct sup *s)
+{
+	struct stat	cur, ours;
+
+	if (s->lockfd == -1 || fstat(s->lockfd, &ours) == -1)
+		return false;
+	if (stat(s->q.root, &cur) == -1)
+		return errno == ENOENT || errno == ENOTDIR;
+	return cur.st_dev != ours.st_dev || cur.st_ino != ours.st_ino;
+}
+
+/* File descriptors, counted from the code. hqd itself holds: */
+#define FDS_QUEUE	6	/* the root and its five folders (queue.c) */
+#define FDS_LOCK	2	/* the root directory (its lock), the pid file */
+#define FDS_LIBEV	3	/* epoll, the signal pipe (eventfd, or a pipe) */
+#define FDS_WATCH	2	/* inotify, $NOTIFY_SOCKET */
+/* and one socketpair end per worker, http_fds(), and briefly, at most at
+ * once: a recovery walk of processing/ (a folder reopened, a walk's dup,
+ * a worker folder and its walk), or the final WAL fold (the database,
+ * -wal, -shm) plus a log reopen, or a spawn's second end. */
+#define FDS_TRANSIENT	4
+/* A worker, its own process under the same limit: stdin, stdout, stderr,
+ * fd 3, the tree (6) and its processing/ folder, the log file, SQLite's
+ * database, -wal and -shm plus up to 4 temporary files (statement
+ * journals, sorters), an entry file, a dead letter's note, a folder
+ * reopened. */
+#define FDS_WORKER	(4 + 7 + 1 + 3 + 4 + 3)
+
+/* Descriptors open now with a number below lim: inherited ones too, as
+ * each takes a number the limit counts. */
+static int
+main_fds_open(rlim_t lim)
+{
+	struct dirent	*de;
+	DIR		*d;
+	long		 fd;
+	int		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		for (fd = 0; (rlim_t)fd < lim && fd < 65536; fd++)
+			n += fcntl((int)fd, F_GETFD) != -1;
+		return n;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    (fd = strtol(de->d_name, NULL, 10)) != dirfd(d) &&
+		    (rlim_t)fd < lim)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* What the configuration needs under limit lim: hqd's share (*hqd, with
+ * *open of it open already) or a worker's, whichever is more. */
+static int
+main_fds_need(const struct sup *s, rlim_t lim, int *hqd, int *open)
+{
+	*open = main_fds_open(lim);
+	*hqd = *open + FDS_QUEUE + FDS_LOCK + FDS_LIBEV + FDS_WATCH +
+	    s->cfg.workers + http_fds(&s->cfg) + FDS_TRANSIENT;
+	return *hqd > FDS_WORKER ? *hqd : FDS_WORKER;
+}
+
+/* Before anything is opened: a descriptor short is libev's abort, or a
+ * socketpair retried forever, or a client refused, at some later moment.
+ * A short soft limit is raised to the hard one (workers inherit it);
+ * past the hard one, hqd cannot run as configured: 71. */
+static void
+main_fds(struct sup *s)
+{
+	struct rlimit	rl;
+	rlim_t		soft;
+	int		need, hqd, open;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	soft = rl.rlim_cur;
+	if ((rlim_t)(need = main_fds_need(s, soft, &hqd, &open)) <= soft)
+		return;
+	if (rl.rlim_max > soft) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("raise the open files limit to %llu",
+			    (unsigned long long)rl.rlim_max);
+		else if ((rlim_t)(need = main_fds_need(s, rl.rlim_max, &hqd,
+		    &open)) <= rl.rlim_max) {
+			log_info("raised the open files limit from %llu to "
+			    "%llu (%d needed)", (unsigned long long)soft,
+			    (unsigned long long)rl.rlim_max, need);
+			return;
+		}
+	}
+	log_warnx("open files: %d worker%s%s need %d file descriptors (hqd "
+	    "%d, %d of them open already; a worker %d), the limit is %llu "
+	    "(hard %llu): raise it (ulimit -n, LimitNOFILE=)",
+	    s->cfg.workers, s->cfg.workers == 1 ? "" : "s",
+	    s->cfg.http != NULL ? " and --http" : "", need, hqd, open,
+	    FDS_WORKER, (unsigned long long)soft,
+	    (unsigned long long)rl.rlim_max);
+	exit(HQ_EX_OSERR);
 }
 
 /* Keep other users out: a world-writable root without the sticky bit
@@ -375,6 +574,8 @@ main_free(struct sup *s)
 	pindex_free(&s->idx);
 	pset_free(&s->badnames);
 	queue_close(&s->q);
+	if (s->pidfd != -1)
+		close(s->pidfd);
 	if (s->lockfd != -1)
 		close(s->lockfd);
 	config_free(&s->cfg);
@@ -393,7 +594,7 @@ main(int argc, char **argv)
 		worker_main(argv[2]);
 
 	memset(&s, 0, sizeof(s));
-	s.lockfd = s.ifd = s.notify_fd = -1;
+	s.lockfd = s.pidfd = s.ifd = s.notify_fd = -1;
 	log_init("hqd", LOG_LEVEL_INFO);
 	config_defaults(&s.cfg);
 	main_args(&s, argc, argv, &check);
@@ -408,6 +609,7 @@ main(int argc, char **argv)
 		log_warn("log file %s", s.cfg.log_file);
 		return HQ_EX_CANTCREAT;
 	}
+	main_fds(&s);
 	signal(SIGPIPE, SIG_IGN);
 	if (queue_open(&s.q, s.cfg.root, true, 0750, err, sizeof(err)) == -1) {
 		log_warnx("queue root: %s", err);
@@ -420,9 +622,14 @@ main(int argc, char **argv)
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	notify_init(&s);
 	if (stats_start(&s, err, sizeof(err)) == -1) {
+		int e = errno;
+
 		log_warnx("stats: %s", err);
 		main_free(&s);
-		return HQ_EX_CONFIG;
+		/* EBUSY: a live hqd of another root owns the name. */
+		return e == EBUSY ? HQ_EX_CONFIG : e == ENOSPC || e == EDQUOT ||
+		    e == EFBIG || e == EACCES || e == EPERM || e == EROFS ?
+		    HQ_EX_CANTCREAT : HQ_EX_OSERR;
 	}
 	if (http_start(&s, err, sizeof(err)) == -1) {
 		log_warnx("http: %s", err);

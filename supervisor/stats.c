@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* stats.c: the supervisor's side of the stats segment: creates it (refusing
- * one a live hqd of another root owns) and unlinks it at exit, publishes
+ * one a live hqd of another root owns) and unlinks it at exit (unless it is
+ * another hqd's by then), publishes
  * the gauges only the supervisor knows, and runs the tick: the heartbeat
  * file and the idle-exit check (the processing timeout has a timer per
  * worker, workers.c). Runs in hqd only. */
@@ -60,7 +61,9 @@ stats_stop(struct sup *s)
 		return;
 	ev_timer_stop(s->loop, &s->tick_timer);
 	pbuf_free(&s->legacy);
-	seg_destroy(s->seg, s->seg_name);
+	if (!seg_destroy(s->seg, s->seg_name))
+		log_warnx("stats segment %s is another hqd's now: left in "
+		    "place", s->seg_name);
 	s->seg = NULL;
 	/* A heartbeat of a stopped hqd must not look fresh. */
 	snprintf(path, sizeof(path), "%s", HQ_HEARTBEAT_FILE);

@@ -63,7 +63,8 @@ struct sup {
 	struct ev_loop		*loop;
 	struct hq_config	 cfg;
 	struct queue		 q;
-	int			 lockfd;
+	int			 lockfd;	/* the root directory, flocked */
+	int			 pidfd;		/* ROOT/.hqd.lock */
 	enum sup_phase		 phase;
 	int			 exit_code;
 	bool			 polling;	/* mode: polling, not inotify */
@@ -150,6 +151,8 @@ void	stats_ready(struct sup *);
 int	http_start(struct sup *, char *err, size_t errlen);
 /* Close every connection and the listener. */
 void	http_stop(struct sup *);
+/* File descriptors the server can hold at once under cfg (0 when off). */
+int	http_fds(const struct hq_config *);
 
 /* notify.c */
 /* Read and clear $NOTIFY_SOCKET and $WATCHDOG_USEC. */
@@ -159,9 +162,13 @@ void	notify_send(struct sup *, const char *fmt, ...)
 void	notify_close(struct sup *);
 
 /* main.c */
-/* Take (or take again) the root lock; exits 75 at start when another hqd
- * holds it, drains when that happens later. */
+/* Take the root lock (then write the pid file); exits 75 when another hqd
+ * holds it. */
 void	main_lock(struct sup *);
+/* Write ROOT/.hqd.lock again if it was removed (every rescan). */
+void	main_pidfile(struct sup *);
+/* True when the root's path no longer names the directory we lock. */
+bool	main_root_gone(struct sup *);
 
 /* signals.c */
 void	signals_start(struct sup *);

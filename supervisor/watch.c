@@ -199,6 +199,15 @@ watch_rescan(struct sup *s, const char *why)
 
 	if (s->phase != SUP_RUNNING)
 		return;
+	/* Checked first: rebuilding the tree inside a removed root fails,
+	 * and another hqd may rightly serve the new one. */
+	if (main_root_gone(s)) {
+		log_warnx("queue root %s was removed or replaced: draining "
+		    "(start hqd again to serve the new one)", s->q.root);
+		s->exit_code = HQ_EX_TEMPFAIL;
+		signals_drain(s, "root gone");
+		return;
+	}
 	SUP_ADD(s, rescans, 1);
 	log_debug("rescan (%s)", why);
 	fd = openat(s->q.rootfd, HQ_DIR_PENDING, O_RDONLY | O_DIRECTORY |
@@ -231,20 +240,9 @@ watch_rescan(struct sup *s, const char *why)
 		dispatch_note(s, de->d_name);
 	}
 	closedir(d);
-	/* The lock file may have gone with the tree: the lock would then
-	 * guard nothing, and a second hqd could start. Take it again. */
-	{
-		struct stat lst, fst;
-
-		if (s->lockfd != -1 && (fstat(s->lockfd, &lst) == -1 ||
-		    fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst,
-		    AT_SYMLINK_NOFOLLOW) == -1 || lst.st_ino != fst.st_ino ||
-		    lst.st_nlink == 0)) {
-			log_warnx("%s/%s was removed: locking the root again",
-			    s->q.root, HQ_LOCK_FILE);
-			main_lock(s);
-		}
-	}
+	/* The pid file may have gone with the tree: write it again. (The
+	 * lock is on the root directory: it cannot go.) */
+	main_pidfile(s);
 	/* Bad names no longer present may be reported again later. */
 	pset_sweep(&s->badnames);
 	dispatch(s);

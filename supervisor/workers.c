@@ -47,6 +47,17 @@ workers_state(struct wslot *w, enum wslot_state st)
 	stats_slot(w);
 }
 
+/* Spawn again after the slot's backoff, which doubles until progress
+ * (dispatch.c) resets it. */
+static void
+workers_respawn_later(struct wslot *w)
+{
+	ev_timer_set(&w->respawn, w->backoff_ms / 1000.0, 0);
+	ev_timer_start(w->sup->loop, &w->respawn);
+	if (w->backoff_ms < SUP_RESPAWN_MAX_MS)
+		w->backoff_ms *= 2;
+}
+
 void
 workers_init(struct sup *s)
 {
@@ -135,8 +146,10 @@ workers_spawn(struct wslot *w)
 	    w->gen);
 	return;
 retry:
-	ev_timer_set(&w->respawn, w->backoff_ms / 1000.0, 0);
-	ev_timer_start(s->loop, &w->respawn);
+	/* Backed off like a death: a resource that is short now (the open
+	 * files limit, processes) is rarely back in 100 ms, and each try
+	 * logs a line. */
+	workers_respawn_later(w);
 }
 
 static void
@@ -179,10 +192,7 @@ workers_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 		return;
 	}
 	/* Back off only for workers that die without doing any work. */
-	ev_timer_set(&w->respawn, w->backoff_ms / 1000.0, 0);
-	ev_timer_start(loop, &w->respawn);
-	if (w->backoff_ms < SUP_RESPAWN_MAX_MS)
-		w->backoff_ms *= 2;
+	workers_respawn_later(w);
 	watch_rescan(s, "worker death");
 }
 

@@ -79,10 +79,14 @@ worker_configure(struct worker *w)
 	memset(&m.cfg, 0, sizeof(m.cfg));	/* w->cfg owns it now */
 	proto_msg_free(&m);
 	log_set_level((enum log_level)w->cfg.log_level);
-	if (w->cfg.shm_name == NULL ||
-	    (w->seg = seg_attach_rw(w->cfg.shm_name)) == NULL)
-		fatal("attach stats segment %s",
-		    w->cfg.shm_name ? w->cfg.shm_name : "(none)");
+	if (w->cfg.shm_name == NULL)
+		fatalx("no stats segment in CONFIG");
+	if ((w->seg = seg_attach_rw(w->cfg.shm_name, w->ppid)) == NULL) {
+		if (errno == ESRCH)
+			fatalx("stats segment %s is not supervisor %ld's",
+			    w->cfg.shm_name, (long)w->ppid);
+		fatal("attach stats segment %s", w->cfg.shm_name);
+	}
 	w->sl = &w->seg->slot[w->slot];
 	if (queue_open(&w->q, w->cfg.root, false, 0, err, sizeof(err)) == -1)
 		fatalx("queue: %s", err);

@@ -34,20 +34,11 @@ hq_publish
 hq_wait_sql 30 "SELECT count(*) FROM t" 40
 
 # A second hqd: refused, or it started (then stopped here).
-"$HQD" --root "$ROOT" --db "$DB" --workers 1 >"$T/second.log" 2>&1 &
-second=$!
-HQ_BG+=("$second")
-hq__second_done() {
-	hq_gone "$second" || grep -q ': started: ' "$T/second.log"
-}
-hq_wait 20 "the second hqd to exit or start" hq__second_done
-started=0
-if ! hq_gone "$second"; then
-	started=1
-	kill -TERM "$second"
-fi
+hq4_second "$T/second.log" --root "$ROOT" --db "$DB" --workers 1
+started=$HQ4_SECOND_STARTED
+[ "$started" -eq 0 ] || kill -TERM "$HQ4_SECOND"
 rc=0
-wait "$second" || rc=$?
+wait "$HQ4_SECOND" || rc=$?
 [ "$started" -eq 0 ] || fail "a second hqd started on $ROOT while hqd $HQ_PID runs: the lock file went with the tree and nothing made it again (second hqd: $(head -n 1 "$T/second.log"))"
 assert_eq "$rc" 75 "exit status of a second hqd"
 assert_match "$(cat "$T/second.log")" "held by hqd pid $HQ_PID" "second hqd message"

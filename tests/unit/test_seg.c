@@ -218,6 +218,8 @@ test_round_trip(void)
 	CHECK(stat(path, &st) == 0);
 	CHECK_EQ_INT(st.st_mode & 0777, 0640);
 	CHECK_EQ_INT(st.st_size, sizeof(struct seg));
+	/* Every page allocated up front: none left to fault on later. */
+	CHECK((long long)st.st_blocks * 512 >= (long long)sizeof(struct seg));
 
 	/* Filled but not published: a reader must wait. */
 	if (EXPECT(name, SEG_NOT_READY))
@@ -228,7 +230,7 @@ test_round_trip(void)
 
 	/* A worker: its own read-write mapping, in another process. */
 	if ((pid = fork()) == 0) {
-		struct seg *w = seg_attach_rw(name);
+		struct seg *w = seg_attach_rw(name, getppid());
 
 		if (w == NULL)
 			_exit(2);
@@ -286,7 +288,7 @@ test_round_trip(void)
 	CHECK(!tseg_exists(name));
 	/* A worker cannot attach to what is not there. */
 	errno = 0;
-	CHECK(seg_attach_rw(name) == NULL);
+	CHECK(seg_attach_rw(name, getpid()) == NULL);
 	CHECK_EQ_INT(errno, ENOENT);
 	tseg_cleanup();
 }
@@ -310,14 +312,110 @@ test_attach_rw_refuses(void)
 	REQUIRE(tseg_make(shortn, img, sizeof(img->h)) == 0);
 	free(img);
 	errno = 0;
-	CHECK(seg_attach_rw(foreign) == NULL);
+	CHECK(seg_attach_rw(foreign, getpid()) == NULL);
 	CHECK_EQ_INT(errno, EINVAL);
 	errno = 0;
-	CHECK(seg_attach_rw(old) == NULL);
+	CHECK(seg_attach_rw(old, getpid()) == NULL);
 	CHECK_EQ_INT(errno, EINVAL);
 	errno = 0;
-	CHECK(seg_attach_rw(shortn) == NULL);
+	CHECK(seg_attach_rw(shortn, getpid()) == NULL);
 	CHECK_EQ_INT(errno, EINVAL);
+	tseg_cleanup();
+}
+
+/* A worker attaches only to its own supervisor's segment: under the name
+ * its supervisor gave, another hqd's (which took the name over) is not
+ * written into. */
+static void
+test_attach_rw_owner(void)
+{
+	struct seg	*img, *w;
+	const char	*name = tseg_name();
+
+	img = tseg_good_image(getpid(), "/r");
+	REQUIRE(tseg_make(name, img, sizeof(*img)) == 0);
+	free(img);
+	errno = 0;
+	CHECK(seg_attach_rw(name, getppid()) == NULL);
+	CHECK_EQ_INT(errno, ESRCH);
+	w = seg_attach_rw(name, getpid());
+	CHECK(w != NULL);
+	if (w != NULL)
+		munmap(w, sizeof(*w));
+	tseg_cleanup();
+}
+
+/* A sparse segment (an older hqd did not allocate its pages): read as
+ * zeros where nothing was written, and a worker attaching allocates it. */
+static void
+test_sparse(void)
+{
+	static struct seg	 out;
+	struct seg		*img, *w;
+	struct stat		 st;
+	const char		*name = tseg_name();
+	char			 msg[256], path[128];
+	int			 fd;
+
+	img = tseg_good_image(getpid(), "/r/sparse");
+	SEG_SET(img->slot[HQ_SEG_SLOTS - 1].c.applied, 5);
+	REQUIRE(tseg_make(name, img, sizeof(img->h)) == 0);
+	free(img);
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	REQUIRE((fd = open(path, O_RDWR)) != -1);
+	CHECK(ftruncate(fd, sizeof(struct seg)) == 0);
+	close(fd);
+	REQUIRE(stat(path, &st) == 0);
+	CHECK((long long)st.st_blocks * 512 < (long long)sizeof(struct seg));
+	if (EXPECT(name, SEG_OK)) {
+		REQUIRE(seg_read(name, &out, msg, sizeof(msg)) == SEG_OK);
+		CHECK_EQ_STR(out.h.root, "/r/sparse");
+		CHECK_EQ_INT(SEG_GET(out.slot[HQ_SEG_SLOTS - 1].c.applied), 0);
+	}
+	w = seg_attach_rw(name, getpid());
+	REQUIRE(w != NULL);
+	REQUIRE(stat(path, &st) == 0);
+	CHECK((long long)st.st_blocks * 512 >= (long long)sizeof(struct seg));
+	munmap(w, sizeof(*w));
+	tseg_cleanup();
+}
+
+/* At exit hqd unlinks its segment's name only while the name is still its
+ * segment: another hqd's under that name stays. */
+static void
+test_destroy_leaves_others(void)
+{
+	static struct seg	 out;
+	struct seg		*s, *img;
+	const char		*name = tseg_name();
+	char			 err[256], msg[256];
+
+	s = seg_create(name, "/srv/q", "/srv/q.db", 2, err, sizeof(err));
+	REQUIRE(s != NULL);
+	seg_publish(s);
+	/* Another hqd (same pid here, another generation) replaced it. */
+	img = tseg_good_image(getpid(), "/srv/q");
+	img->h.generation = s->h.generation + 1;
+	SEG_SET(img->slot[0].c.applied, 17);
+	REQUIRE(shm_unlink(name) == 0);
+	REQUIRE(tseg_make(name, img, sizeof(*img)) == 0);
+	free(img);
+	CHECK(!seg_destroy(s, name));
+	CHECK(tseg_exists(name));
+	if (EXPECT(name, SEG_OK)) {
+		REQUIRE(seg_read(name, &out, msg, sizeof(msg)) == SEG_OK);
+		CHECK_EQ_INT(SEG_GET(out.slot[0].c.applied), 17);
+	}
+	/* Its own: unlinked; already gone: nothing to do. */
+	REQUIRE(shm_unlink(name) == 0);
+	s = seg_create(name, "/srv/q", "/srv/q.db", 2, err, sizeof(err));
+	REQUIRE(s != NULL);
+	CHECK(seg_destroy(s, name));
+	CHECK(!tseg_exists(name));
+	s = seg_create(name, "/srv/q", "/srv/q.db", 2, err, sizeof(err));
+	REQUIRE(s != NULL);
+	REQUIRE(shm_unlink(name) == 0);
+	CHECK(seg_destroy(s, name));
 	tseg_cleanup();
 }
 
@@ -1107,6 +1205,9 @@ static const struct hqtest tests[] = {
 	{ "hist_bounds", test_hist_bounds },
 	{ "hist_values_fit", test_hist_values_fit },
 	{ "hist_overflow_bucket", test_hist_overflow_bucket },
+	{ "attach_rw_owner", test_attach_rw_owner },
+	{ "sparse", test_sparse },
+	{ "destroy_leaves_others", test_destroy_leaves_others },
 	{ "hist_quantiles", test_hist_quantiles },
 	{ "validate_fuzz", test_validate_fuzz },
 };
