@@ -644,24 +644,6 @@ hq__log_since_has() {
 	[ "$(hq_log_count_since "$1")" -ge "${2:-1}" ]
 }
 
-# hq4_second LOG ARGS...: start another hqd with ARGS, logging to LOG, and
-# return once it has exited or started: HQ4_SECOND is its pid,
-# HQ4_SECOND_STARTED 1 when it runs (the caller stops it), 0 when it
-# exited. Either way `wait "$HQ4_SECOND"` then gives its status.
-hq4_second() {
-	local log=$1
-	shift
-	"$HQD" "$@" >"$log" 2>&1 &
-	HQ4_SECOND=$!
-	HQ_BG+=("$HQ4_SECOND")
-	hq_wait 20 "the second hqd to exit or start" hq4__second_done "$log"
-	HQ4_SECOND_STARTED=0
-	hq_gone "$HQ4_SECOND" || HQ4_SECOND_STARTED=1
-}
-
-hq4__second_done() {
-	hq_gone "$HQ4_SECOND" || grep -q ': started: ' "$1"
-
 # --- 600-699: isolation of entries (issue 11) --------------------------------
 # hq_sub CMD [ARGS...]: CMD (a check that fails the test, e.g. assert_failed)
 # in a subshell, its failure a status: for lib_3xx.sh's soft t3_check. (A
@@ -790,4 +772,23 @@ hq4_tmpfs_or_skip() {
 	fi
 	ROOT=$MNT/queue
 	DB=$MNT/hive.db
+}
+
+# hq4_second LOG ARGS...: start another hqd with ARGS, logging to LOG, and
+# return once it has exited or started: HQ4_SECOND is its pid,
+# HQ4_SECOND_STARTED 1 when it runs (the caller stops it), 0 when it
+# exited. Either way `wait "$HQ4_SECOND"` then gives its status.
+hq4_second() {
+	local log=$1
+	shift
+	"$HQD" "$@" >"$log" 2>&1 &
+	HQ4_SECOND=$!
+	HQ_BG+=("$HQ4_SECOND")
+	hq_wait 20 "the second hqd to exit or start" hq4__second_done "$log"
+	HQ4_SECOND_STARTED=0
+	hq_gone "$HQ4_SECOND" || HQ4_SECOND_STARTED=1
+}
+
+hq4__second_done() {
+	hq_gone "$HQ4_SECOND" || grep -q ': started: ' "$1"
 }
