@@ -173,7 +173,7 @@ static void
 job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 {
 	struct queue_name	qn;
-	char			err[256], path[HQ_NAME_MAX + 16];
+	char			err[256], path[HQ_NAME_MAX + HQ_COPY_MAX + 16];
 	size_t			len;
 
 	memset(j, 0, sizeof(*j));
