@@ -102,6 +102,7 @@ queue_open(struct queue *q, const char *root, bool create, int mode,
 	memset(q, 0, sizeof(*q));
 	q->rootfd = q->tmpfd = q->pendingfd = q->processingfd =
 	    q->completedfd = q->failedfd = -1;
+	q->note_mode = QUEUE_NOTE_MODE;
 	if (create && queue_mkdirs(root, mode) == -1) {
 		snprintf(err, errlen, "%s: cannot create: %s", root,
 		    strerror(errno));
@@ -400,20 +401,23 @@ static void
 queue_note(struct pbuf *note, const char *name, const char *reason,
     long attempts, int worker_slot)
 {
-	char	stamp[32];
+	char	stamp[32], cut[QUEUE_REASON_MAX + 4];
+	size_t	n = strlen(reason), i;
 
 	now_iso8601(stamp, now_wall_ns());
 	pbuf_printf(note, "{\"entry\":");
 	pbuf_json_str(note, name);
 	pbuf_printf(note, ",\"error\":");
-	/* Bounded: a reason is a line for people, not a dump. */
-	if (strlen(reason) > QUEUE_REASON_MAX) {
-		char cut[QUEUE_REASON_MAX + 1];
-
-		snprintf(cut, sizeof(cut), "%.*s", QUEUE_REASON_MAX, reason);
-		pbuf_json_str(note, cut);
-	} else
-		pbuf_json_str(note, reason);
+	/* Bounded: a reason is a line for people, not a dump (and it may
+	 * quote the database). Cut between characters, marked. */
+	if (n > QUEUE_REASON_MAX) {
+		for (i = QUEUE_REASON_MAX; i > 0 &&
+		    ((unsigned char)reason[i] & 0xc0) == 0x80; i--)
+			;
+		snprintf(cut, sizeof(cut), "%.*s...", (int)i, reason);
+		reason = cut;
+	}
+	pbuf_json_str(note, reason);
 	pbuf_printf(note, ",\"attempts\":%ld,\"failed_at\":\"%s\","
 	    "\"worker\":%d}\n", attempts, stamp, worker_slot);
 }
@@ -445,11 +449,16 @@ queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
     long attempts, int worker_slot)
 {
 	struct pbuf	 note = { 0 };
+	struct stat	 st;
 	char		 as[NAME_MAX + 1], errname[NAME_MAX + 1];
 	char		 why[NAME_MAX + 64] = "";
 	unsigned	 try;
 	int		 ret = -1, saved;
 
+	/* The note says what the database said, which may be its data: no
+	 * more readable than the entry that asked, nor than q->note_mode. */
+	if (fstatat(fromfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
 	for (try = 0; try < QUEUE_COPY_TRIES; try++) {
 		if (queue_copy_name(name, try, as, sizeof(as)) == -1 ||
 		    snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX,
@@ -469,7 +478,8 @@ queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
 		 * replaces: another process may be failing an entry of the
 		 * same name at this moment. */
 		if (fd_write_new(q->failedfd, errname, note.data, note.len,
-		    0640, FD_SYNC_FILE) == -1) {
+		    (int)(st.st_mode & (mode_t)q->note_mode), FD_SYNC_FILE) ==
+		    -1) {
 			if (errno == EEXIST)
 				continue;
 			goto out;

@@ -16,7 +16,12 @@ struct queue {
 	char	*root;		/* real path of the root */
 	int	 rootfd;
 	int	 tmpfd, pendingfd, processingfd, completedfd, failedfd;
+	/* Permission bits a reason note may have at most: QUEUE_NOTE_MODE
+	 * from queue_open(); a worker narrows it to its database's. */
+	int	 note_mode;
 };
+
+#define QUEUE_NOTE_MODE	0640
 
 struct queue_name {
 	int		 priority;	/* 1..10 */
@@ -66,13 +71,16 @@ int	queue_worker_dir(struct queue *q, int slot, bool create);
 long	queue_requeue_all(struct queue *q);
 /* Same for one worker's folder. */
 long	queue_requeue_slot(struct queue *q, int slot);
-#define QUEUE_REASON_MAX	1024	/* bytes of reason kept in a note */
+/* Bytes of reason kept in a note; a longer one is cut between two
+ * characters and marked "...". */
+#define QUEUE_REASON_MAX	500
 
 /* Write failed/<name>.err (JSON one-liner) and move fromfd/name into
  * failed/, neither ever over an existing file: when failed/<name> or its
  * note is taken (an older dead letter of that name, or anything else),
  * the entry and its note go under the next free queue_copy_name(), with a
- * log line. Returns 0, or -1 with errno (the entry stays where it
+ * log line. The note gets the entry's permission bits within
+ * q->note_mode. Returns 0, or -1 with errno (the entry stays where it
  * was). */
 int	queue_fail(struct queue *q, int fromfd, const char *name,
 	    const char *reason, long attempts, int worker_slot);

@@ -1086,6 +1086,74 @@ test_fail_collisions(void)
 	queue_close(&q);
 }
 
+static mode_t
+test_queue_mode_at(int dirfd, const char *name)
+{
+	struct stat	st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+	    st.st_mode & 07777 : (mode_t)-1;
+}
+
+/* A note is no more readable than its entry, nor than q->note_mode. */
+static void
+test_fail_note_mode(void)
+{
+	static const struct { mode_t entry; int cap; mode_t note; } cases[] = {
+		{ 0600, QUEUE_NOTE_MODE, 0600 },
+		{ 0644, QUEUE_NOTE_MODE, 0640 },
+		{ 0604, QUEUE_NOTE_MODE, 0600 },
+		{ 0400, QUEUE_NOTE_MODE, 0400 },
+		{ 0640, 0600, 0600 },
+		{ 0666, 0604, 0604 },
+	};
+	struct queue	q;
+	char		err[256], name[32];
+	mode_t		um = umask(0);
+	size_t		i;
+
+	REQUIRE(queue_open(&q, "q", true, 0750, err, sizeof(err)) == 0);
+	for (i = 0; i < nitems(cases); i++) {
+		snprintf(name, sizeof(name), "5_m%zu.json", i);
+		REQUIRE(test_queue_touch_at(q.processingfd, name) == 0);
+		REQUIRE(fchmodat(q.processingfd, name, cases[i].entry, 0) ==
+		    0);
+		q.note_mode = cases[i].cap;
+		CHECK_EQ_INT(queue_fail(&q, q.processingfd, name, "x", 1, 0),
+		    0);
+		strcat(name, ".err");
+		CHECK_EQ_INT(test_queue_mode_at(q.failedfd, name),
+		    cases[i].note);
+	}
+	umask(um);
+	queue_close(&q);
+}
+
+/* A long reason is cut at QUEUE_REASON_MAX bytes, between characters. */
+static void
+test_fail_reason_cut(void)
+{
+	struct queue	 q;
+	char		 err[256], reason[3001];
+	const char	*got;
+	size_t		 i;
+
+	REQUIRE(queue_open(&q, "q", true, 0750, err, sizeof(err)) == 0);
+	/* "x" then two-byte characters: byte QUEUE_REASON_MAX is inside one. */
+	reason[0] = 'x';
+	for (i = 1; i + 2 < sizeof(reason); i += 2)
+		memcpy(reason + i, "\xc3\xa9", 2);
+	reason[i] = '\0';
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_c.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_c.json", reason, 1,
+	    0), 0);
+	got = test_queue_note_str(&q, "5_c.json", "error");
+	CHECK_EQ_INT(strlen(got), QUEUE_REASON_MAX - 1 + 3);
+	CHECK(strncmp(got, reason, QUEUE_REASON_MAX - 1) == 0);
+	CHECK(strcmp(got + QUEUE_REASON_MAX - 1, "...") == 0);
+	queue_close(&q);
+}
+
 static const struct hqtest tests[] = {
 	{ "open_creates_tree", test_open_creates_tree },
 	{ "name_parse", test_name_parse },
@@ -1099,6 +1167,8 @@ static const struct hqtest tests[] = {
 	{ "fail_errors", test_fail_errors },
 	{ "copy_name", test_copy_name },
 	{ "fail_collisions", test_fail_collisions },
+	{ "fail_note_mode", test_fail_note_mode },
+	{ "fail_reason_cut", test_fail_reason_cut },
 };
 
 HQTEST_MAIN(tests)
