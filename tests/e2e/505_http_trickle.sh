@@ -7,7 +7,8 @@
 # closed, fill the connection table, and /healthz and /readyz, asked from
 # 127.0.0.1 and from one of the trickling addresses, answer 200 within 1 s
 # every time. Then one address opens 60 idle connections: hqd holds at
-# most 32 of them, and a probe from that address still gets in.
+# most 32 of them, and a probe from that address still gets in. Last, of
+# 70 /events streams 64 are served, 6 told 503.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || { echo "curl not installed: skipped"; exit 77; }
@@ -175,6 +176,27 @@ note "connections hqd holds from one address of 60: $held"
 code=$(probe /healthz --interface 127.0.0.7)
 assert_eq "$code" 200 "a probe from an address at its limit"
 wait "$IDLE" || true
+
+# 4. /events streams take half the table at most: of 70 from three
+# addresses, 64 stream and 6 are told 503.
+perl -MIO::Socket::INET -e '
+	my (@s, %n);
+	for my $i (0 .. 69) {
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+		    PeerPort => $ARGV[0], LocalAddr => "127.0.0." . (11 + $i % 3))
+		    or die "$!";
+		$s->send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+		push @s, $s;
+	}
+	for my $s (@s) {
+		$s->timeout(5);
+		my $line = <$s> // "none";
+		$n{(split / /, $line)[1] // "none"}++;
+	}
+	open(my $f, ">", $ARGV[1]) or die;
+	print $f join(" ", map { "$_=$n{$_}" } sort keys %n), "\n";' \
+    "$PORT" "$T/streams"
+assert_eq "$(cat "$T/streams")" "200=64 503=6" "/events answers of 70"
 hq_wait 10 "a warning about clients shut out" grep -q 'http: connection table or a client address full' "$LOG"
 assert_eq "$(hq_log_count 'http: connection table or a client address full')" 1 \
     "lines about clients shut out (one a minute)"
