@@ -805,7 +805,7 @@ http_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* MHD's messages are about clients (resets, bad requests): debug only, so
  * a hostile client cannot fill the log. */
-static void
+static void __attribute__((format(printf, 2, 0)))
 http_log(void *cls, const char *fmt, va_list ap)
 {
 	char	line[512];
