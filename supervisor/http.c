@@ -58,7 +58,12 @@
 #define HTTP_CONN_MEMORY	(32 * 1024)
 #define HTTP_REQUEST_S		5
 #define HTTP_TIMEOUT_S		10
-#define HTTP_BACKLOG		64
+/* The kernel's queue of connections not yet accepted. With more clients
+ * than the table holds, those set aside reconnect and wait here; once it
+ * is full the kernel drops new SYNs, a probe's too, and the client tries
+ * again only after a second. Room for far more than the table (the kernel
+ * caps it at net.core.somaxconn, 4096 by default). */
+#define HTTP_BACKLOG		1024
 /* Connections accepted per wakeup. A connection we shut down stays in
  * MHD's table until its next MHD_run(): MHD's own limits have this much
  * room above ours for them, and accepting pauses when that many wait. */
