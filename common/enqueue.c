@@ -158,8 +158,7 @@ hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 	}
 	fd = -1;
 	/* The commit point; never replaces an existing entry. */
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == -1 &&
-	    (errno != EINVAL || rename(tmp, dst) == -1)) {
+	if (fd_rename_noreplace(AT_FDCWD, tmp, AT_FDCWD, dst) == -1) {
 		snprintf(err, errlen, "rename into %s: %s", dst,
 		    strerror(errno));
 		goto out;

@@ -69,15 +69,50 @@ fd_write_full(int fd, const void *buf, size_t len)
 }
 
 int
-fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
-    int mode, enum fd_sync sync)
+fd_rename_noreplace(int olddirfd, const char *old, int newdirfd,
+    const char *new)
 {
-	struct stat	st;
-	char		tmp[320];
-	int		fd, saved;
+	int	saved;
 
-	if (snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name,
-	    (long)getpid()) >= (int)sizeof(tmp)) {
+	if (renameat2(olddirfd, old, newdirfd, new, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	/* No RENAME_NOREPLACE here: link(2) refuses an existing name too.
+	 * For a moment both names exist, which readers of either see as
+	 * the file where it was or where it went. */
+	if (linkat(olddirfd, old, newdirfd, new, 0) == -1)
+		return -1;
+	if (unlinkat(olddirfd, old, 0) == -1) {
+		saved = errno;
+		unlinkat(newdirfd, new, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove a temp file on a failure path, errno kept: -1. */
+static int
+fd_drop_tmp(int dirfd, const char *tmp)
+{
+	int	saved = errno;
+
+	unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
+/* Write buf into a new temp file in dirfd for name (its name in tmp), with
+ * the data synced when sync asks. 0, or -1 with nothing left behind. */
+static int
+fd_write_tmp(int dirfd, const char *name, const void *buf, size_t len,
+    int mode, enum fd_sync sync, char *tmp, size_t tmplen)
+{
+	int	fd, saved;
+
+	if (snprintf(tmp, tmplen, ".%s.%ld.tmp", name, (long)getpid()) >=
+	    (int)tmplen) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -85,13 +120,27 @@ fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 	    O_CLOEXEC | O_NOFOLLOW, mode)) == -1)
 		return -1;
 	if (fd_write_full(fd, buf, len) == -1 ||
-	    (sync >= FD_SYNC_FILE && fsync(fd) == -1))
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
+	    (sync >= FD_SYNC_FILE && fsync(fd) == -1)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return fd_drop_tmp(dirfd, tmp);
 	}
-	fd = -1;
+	if (close(fd) == -1)
+		return fd_drop_tmp(dirfd, tmp);
+	return 0;
+}
+
+int
+fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
+    int mode, enum fd_sync sync)
+{
+	struct stat	st;
+	char		tmp[320];
+
+	if (fd_write_tmp(dirfd, name, buf, len, mode, sync, tmp,
+	    sizeof(tmp)) == -1)
+		return -1;
 	/* A display is swapped in, not renamed over the old file: ext4
 	 * (auto_da_alloc) allocates a file's blocks at once when it replaces
 	 * another by rename, and freeing the replaced file's blocks on a
@@ -107,17 +156,26 @@ fd_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 		return 0;
 	}
 	if (renameat(dirfd, tmp, dirfd, name) == -1)
-		goto fail;
+		return fd_drop_tmp(dirfd, tmp);
 	if (sync >= FD_SYNC_DIR && fsync(dirfd) == -1)
 		return -1;
 	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlinkat(dirfd, tmp, 0);
-	errno = saved;
-	return -1;
+}
+
+int
+fd_write_new(int dirfd, const char *name, const void *buf, size_t len,
+    int mode, enum fd_sync sync)
+{
+	char	tmp[320];
+
+	if (fd_write_tmp(dirfd, name, buf, len, mode, sync, tmp,
+	    sizeof(tmp)) == -1)
+		return -1;
+	if (fd_rename_noreplace(dirfd, tmp, dirfd, name) == -1)
+		return fd_drop_tmp(dirfd, tmp);
+	if (sync >= FD_SYNC_DIR && fsync(dirfd) == -1)
+		return -1;
+	return 0;
 }
 
 DIR *

@@ -29,5 +29,14 @@ enum fd_sync {
  * with a dot so queue scanners ignore it. */
 int	fd_write_atomic(int dirfd, const char *name, const void *buf,
 	    size_t len, int mode, enum fd_sync sync);
+/* The same, but never over an existing name (of any type): -1 with EEXIST
+ * then, and nothing written. */
+int	fd_write_new(int dirfd, const char *name, const void *buf,
+	    size_t len, int mode, enum fd_sync sync);
+/* renameat(2) that never replaces: -1 with EEXIST when new exists.
+ * RENAME_NOREPLACE, or link(2) + unlink(2) on a file system without it
+ * (there, files only: not directories). */
+int	fd_rename_noreplace(int olddirfd, const char *old, int newdirfd,
+	    const char *new);
 
 #endif

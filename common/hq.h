@@ -35,8 +35,10 @@ hq_fnv1a(const char *s)
 #define HQ_DEFAULT_ROOT		".hive-mind/queue"
 #define HQ_DEFAULT_DB		".hive-mind/hive.db"
 
-/* Longest entry file name we accept; longer names are reported, not run. */
+/* Longest entry file name we accept; longer names are reported, not run.
+ * A dead letter's copy number ("~N", queue.h) may add HQ_COPY_MAX. */
 #define HQ_NAME_MAX		200
+#define HQ_COPY_MAX		10
 #define HQ_MAX_WORKERS		64
 
 /* sysexits(3) values, spelled out so no header is needed on odd libcs. */

@@ -21,6 +21,11 @@
 #include "common/queue.h"
 #include "common/xmalloc.h"
 
+/* A copy number has at most this many digits; the first QUEUE_COPY_SEQ
+ * tries of queue_copy_name() count up from 2, the others are random. */
+#define QUEUE_COPY_DIGITS	(HQ_COPY_MAX - 1)
+#define QUEUE_COPY_SEQ		100
+
 static int
 queue_subdir(int rootfd, const char *name, bool create, int mode)
 {
@@ -97,6 +102,7 @@ queue_open(struct queue *q, const char *root, bool create, int mode,
 	memset(q, 0, sizeof(*q));
 	q->rootfd = q->tmpfd = q->pendingfd = q->processingfd =
 	    q->completedfd = q->failedfd = -1;
+	q->note_mode = QUEUE_NOTE_MODE;
 	if (create && queue_mkdirs(root, mode) == -1) {
 		snprintf(err, errlen, "%s: cannot create: %s", root,
 		    strerror(errno));
@@ -151,11 +157,12 @@ queue_name_hidden(const char *name)
 bool
 queue_name_parse(const char *name, struct queue_name *qn)
 {
-	const char	*p = name, *seq, *dot;
+	const char	*p = name, *seq, *end, *dot;
 	size_t		 len = strlen(name);
+	unsigned long	 copy = 0;
 	int		 prio;
 
-	if (len > HQ_NAME_MAX || !isdigit((unsigned char)p[0]) || p[0] == '0')
+	if (!isdigit((unsigned char)p[0]) || p[0] == '0')
 		return false;
 	prio = p[0] - '0';
 	p++;
@@ -168,13 +175,24 @@ queue_name_parse(const char *name, struct queue_name *qn)
 	seq = p;
 	while (isalnum((unsigned char)*p) || *p == '_' || *p == '-')
 		p++;
-	if (p == seq || *p != '.')
+	if (p == seq)
+		return false;
+	end = p;
+	if (*p == '~') {
+		if (*++p < '1' || *p > '9')
+			return false;
+		while (isdigit((unsigned char)*p) &&
+		    p - end <= QUEUE_COPY_DIGITS)
+			copy = copy * 10 + (unsigned long)(*p++ - '0');
+	}
+	if (*p != '.' || len - (size_t)(p - end) > HQ_NAME_MAX)
 		return false;
 	dot = p;
 	if (qn != NULL) {
 		qn->priority = prio;
 		qn->seq = seq;
-		qn->seq_len = (size_t)(dot - seq);
+		qn->seq_len = (size_t)(end - seq);
+		qn->copy = copy;
 	}
 	if (strcmp(dot, ".json") == 0) {
 		if (qn != NULL)
@@ -262,6 +280,16 @@ queue_worker_dir(struct queue *q, int slot, bool create)
 	return queue_subdir(q->rootfd, name, create, 0750);
 }
 
+bool
+queue_dirent_isdir(int dirfd, const struct dirent *de)
+{
+	struct stat	st;
+
+	return de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN &&
+	    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode));
+}
+
 /* Move every non-directory entry of dirfd into pending/. Dot files are
  * producers' temp files and never live here, but they are moved as well:
  * processing/ must end empty. */
@@ -275,11 +303,7 @@ queue_requeue_dir(struct queue *q, int dirfd)
 	if ((d = fd_opendir(dirfd)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN &&
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode)))
+		if (queue_dirent_isdir(dirfd, de))
 			continue;
 		/* Never over a pending entry of the same name: both stay. */
 		if (renameat2(dirfd, de->d_name, q->pendingfd, de->d_name,
@@ -336,47 +360,147 @@ queue_requeue_all(struct queue *q)
 }
 
 int
-queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
-    long attempts, int worker_slot)
+queue_copy_name(const char *name, unsigned try, char *out, size_t outlen)
 {
-	struct pbuf	note = { 0 };
-	char		errname[NAME_MAX + 1], stamp[32];
-	int		ret = -1;
+	struct queue_name	qn;
+	const char		*end, *ext;
+	unsigned long		 n;
+	uint64_t		 r;
 
-	if (snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name) >=
-	    (int)sizeof(errname)) {
+	if (try == 0)
+		n = 0;
+	else if (try <= QUEUE_COPY_SEQ)
+		n = try + 1;
+	else {
+		/* splitmix64 of the clock and the pid: two processes at the
+		 * same nanosecond still differ. Not security: a collision
+		 * only costs another try. */
+		r = now_wall_ns() ^ ((uint64_t)getpid() << 40) ^ try;
+		r = (r ^ (r >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		r = (r ^ (r >> 27)) * 0x94d049bb133111ebULL;
+		r ^= r >> 31;
+		n = QUEUE_COPY_SEQ + 2 + (unsigned long)(r % (999999999UL -
+		    QUEUE_COPY_SEQ - 1));
+	}
+	if (queue_name_parse(name, &qn)) {
+		end = qn.seq + qn.seq_len;	/* an older "~N" goes */
+		ext = strchr(end, '.');
+	} else
+		end = ext = name + strlen(name);
+	if ((n == 0 ? snprintf(out, outlen, "%s", name) :
+	    snprintf(out, outlen, "%.*s~%lu%s", (int)(end - name), name, n,
+	    ext)) >= (int)outlen) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+/* The note of a dead letter: one line of JSON. */
+static void
+queue_note(struct pbuf *note, const char *name, const char *reason,
+    long attempts, int worker_slot)
+{
+	char	stamp[32], cut[QUEUE_REASON_MAX + 4];
+	size_t	n = strlen(reason), i;
+
 	now_iso8601(stamp, now_wall_ns());
-	pbuf_printf(&note, "{\"entry\":");
-	pbuf_json_str(&note, name);
-	pbuf_printf(&note, ",\"error\":");
-	/* Bounded: a reason is a line for people, not a dump. */
-	if (strlen(reason) > QUEUE_REASON_MAX) {
-		char cut[QUEUE_REASON_MAX + 1];
-
-		snprintf(cut, sizeof(cut), "%.*s", QUEUE_REASON_MAX, reason);
-		pbuf_json_str(&note, cut);
-	} else
-		pbuf_json_str(&note, reason);
-	pbuf_printf(&note, ",\"attempts\":%ld,\"failed_at\":\"%s\","
+	pbuf_printf(note, "{\"entry\":");
+	pbuf_json_str(note, name);
+	pbuf_printf(note, ",\"error\":");
+	/* Bounded: a reason is a line for people, not a dump (and it may
+	 * quote the database). Cut between characters, marked. */
+	if (n > QUEUE_REASON_MAX) {
+		for (i = QUEUE_REASON_MAX; i > 0 &&
+		    ((unsigned char)reason[i] & 0xc0) == 0x80; i--)
+			;
+		snprintf(cut, sizeof(cut), "%.*s...", (int)i, reason);
+		reason = cut;
+	}
+	pbuf_json_str(note, reason);
+	pbuf_printf(note, ",\"attempts\":%ld,\"failed_at\":\"%s\","
 	    "\"worker\":%d}\n", attempts, stamp, worker_slot);
-	/* Reason first: a crash in between leaves a note whose entry is
-	 * still in processing/ and will be tried again, never an entry in
-	 * failed/ without its reason. */
-	if (fd_write_atomic(q->failedfd, errname, note.data, note.len, 0640,
-	    FD_SYNC_FILE) == -1)
-		goto out;
-	HQ_FAULT("fail_mid");
-	if (renameat(fromfd, name, q->failedfd, name) == -1) {
-		int saved = errno;
+}
 
+/* Whether failed/<as> or its note's name is taken; if so, and why is not
+ * NULL, what takes it into why (for the log). */
+static bool
+queue_taken(int failedfd, const char *as, const char *errname, char *why,
+    size_t whylen)
+{
+	struct stat	 st;
+	const char	*at = as;
+
+	if (fstatat(failedfd, as, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (fstatat(failedfd, errname, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			return false;
+		at = errname;
+	}
+	if (why != NULL)
+		snprintf(why, whylen, "failed/%s is taken (%s)", at,
+		    S_ISDIR(st.st_mode) ? "a directory" :
+		    !S_ISREG(st.st_mode) ? "not a file" : at == as ?
+		    "a dead letter" : "a note");
+	return true;
+}
+
+int
+queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
+    long attempts, int worker_slot)
+{
+	struct pbuf	 note = { 0 };
+	struct stat	 st;
+	char		 as[NAME_MAX + 1], errname[NAME_MAX + 1];
+	char		 why[NAME_MAX + 64] = "";
+	unsigned	 try;
+	int		 ret = -1, saved;
+
+	/* The note says what the database said, which may be its data: no
+	 * more readable than the entry that asked, nor than q->note_mode. */
+	if (fstatat(fromfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	for (try = 0; try < QUEUE_COPY_TRIES; try++) {
+		if (queue_copy_name(name, try, as, sizeof(as)) == -1 ||
+		    snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX,
+		    as) >= (int)sizeof(errname)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		/* The first name's taker is the one worth a log line. */
+		if (queue_taken(q->failedfd, as, errname, why[0] ? NULL : why,
+		    sizeof(why)))
+			continue;
+		note.len = 0;
+		queue_note(&note, as, reason, attempts, worker_slot);
+		/* Reason first: a crash in between leaves a note whose entry
+		 * is still in processing/ and will be tried again, never an
+		 * entry in failed/ without its reason. Neither rename
+		 * replaces: another process may be failing an entry of the
+		 * same name at this moment. */
+		if (fd_write_new(q->failedfd, errname, note.data, note.len,
+		    (int)(st.st_mode & (mode_t)q->note_mode), FD_SYNC_FILE) ==
+		    -1) {
+			if (errno == EEXIST)
+				continue;
+			goto out;
+		}
+		HQ_FAULT("fail_mid");
+		if (fd_rename_noreplace(fromfd, name, q->failedfd, as) == 0)
+			break;
+		saved = errno;
 		/* No note without its entry. */
 		unlinkat(q->failedfd, errname, 0);
 		errno = saved;
+		if (errno != EEXIST)
+			goto out;
+	}
+	if (try == QUEUE_COPY_TRIES) {
+		errno = EEXIST;
 		goto out;
 	}
+	if (try > 0)
+		log_warnx("%s: %s: kept as failed/%s", name, why[0] ? why :
+		    "failed/ has that name", as);
 	ret = 0;
 out:
 	pbuf_free(&note);

@@ -6,6 +6,7 @@
 #ifndef HQ_QUEUE_H
 #define HQ_QUEUE_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,12 +16,19 @@ struct queue {
 	char	*root;		/* real path of the root */
 	int	 rootfd;
 	int	 tmpfd, pendingfd, processingfd, completedfd, failedfd;
+	/* Permission bits a reason note may have at most: QUEUE_NOTE_MODE
+	 * from queue_open(); a worker narrows it to its database's. */
+	int	 note_mode;
 };
+
+#define QUEUE_NOTE_MODE	0640
 
 struct queue_name {
 	int		 priority;	/* 1..10 */
 	const char	*seq;		/* points into the name */
 	size_t		 seq_len;
+	unsigned long	 copy;		/* N of "~N" (a dead letter's copy
+					 * number), 0: none */
 	enum entry_format format;
 };
 
@@ -35,9 +43,19 @@ void	queue_close(struct queue *q);
  * when a folder could not be made (the others are still updated). */
 int	queue_reopen(struct queue *q, int mode);
 
-/* True when name is "{1..10}_{SEQ}.json|.msgpack", SEQ of [A-Za-z0-9_-],
- * at most HQ_NAME_MAX bytes; fills *qn when not NULL. */
+/* True when name is "{1..10}_{SEQ}[~N].json|.msgpack", SEQ of
+ * [A-Za-z0-9_-], N a copy number (1..999999999, no leading zero), at most
+ * HQ_NAME_MAX bytes without the "~N"; fills *qn when not NULL. The entry's
+ * default id is the name up to the end of SEQ: a copy has its original's. */
 bool	queue_name_parse(const char *name, struct queue_name *qn);
+/* Candidate try (0, 1, ...) for putting a file named name where that name
+ * may be taken: 0 is name itself, then copies "{P}_{SEQ}~N.ext" of it, N
+ * from 2 up, then at random (so a crowd of one name costs no long walk).
+ * Any name that is not an entry name gets "~N" at its end. Returns 0, or
+ * -1 with ENAMETOOLONG. */
+int	queue_copy_name(const char *name, unsigned try, char *out,
+	    size_t outlen);
+#define QUEUE_COPY_TRIES	200	/* candidates worth trying */
 /* Hidden files (".x") are producers' temp files and are never reported. */
 bool	queue_name_hidden(const char *name);
 /* Order of application: priority as a number, then SEQ with digit runs
@@ -53,11 +71,20 @@ int	queue_worker_dir(struct queue *q, int slot, bool create);
 long	queue_requeue_all(struct queue *q);
 /* Same for one worker's folder. */
 long	queue_requeue_slot(struct queue *q, int slot);
-#define QUEUE_REASON_MAX	1024	/* bytes of reason kept in a note */
+/* Bytes of reason kept in a note; a longer one is cut between two
+ * characters and marked "...". */
+#define QUEUE_REASON_MAX	500
 
 /* Write failed/<name>.err (JSON one-liner) and move fromfd/name into
- * failed/. Returns 0, or -1 with errno (the entry stays where it was). */
+ * failed/, neither ever over an existing file: when failed/<name> or its
+ * note is taken (an older dead letter of that name, or anything else),
+ * the entry and its note go under the next free queue_copy_name(), with a
+ * log line. The note gets the entry's permission bits within
+ * q->note_mode. Returns 0, or -1 with errno (the entry stays where it
+ * was). */
 int	queue_fail(struct queue *q, int fromfd, const char *name,
 	    const char *reason, long attempts, int worker_slot);
+/* True when de, read from dirfd, is a directory. */
+bool	queue_dirent_isdir(int dirfd, const struct dirent *de);
 
 #endif

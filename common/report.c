@@ -55,6 +55,9 @@ report_count_one(int dirfd, struct report_dirs *d, bool pending)
 				d->bad_names++;
 			continue;
 		}
+		/* In failed/, a directory under an entry's name is none. */
+		if (!pending && queue_dirent_isdir(dirfd, de))
+			continue;
 		n++;
 		if (!pending)
 			continue;

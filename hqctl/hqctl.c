@@ -457,7 +457,9 @@ hqctl_failed_names(struct queue *q, size_t *np)
 	if ((d = fd_opendir(q->failedfd)) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		if (!queue_name_parse(de->d_name, NULL))
+		/* A directory under an entry's name is no dead letter. */
+		if (!queue_name_parse(de->d_name, NULL) ||
+		    queue_dirent_isdir(q->failedfd, de))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -529,24 +531,45 @@ hqctl_failed(struct hqctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* Back to pending/ under its name, or, when that name is pending (or
+ * taken there by anything), as the next free copy of it: same entry, same
+ * default id. Never over anything. Prints the name it now has. */
 static int
 hqctl_retry_one(struct queue *q, const char *name)
 {
-	char	errname[NAME_MAX + 1];
+	char		errname[NAME_MAX + 1], as[NAME_MAX + 1];
+	unsigned	try;
+	int		r = -1;
 
-	if (renameat2(q->failedfd, name, q->pendingfd, name,
-	    RENAME_NOREPLACE) == -1 &&
-	    (errno != EINVAL || renameat(q->failedfd, name, q->pendingfd,
-	    name) == -1)) {
+	for (try = 0; try < QUEUE_COPY_TRIES && r == -1; try++) {
+		if (queue_copy_name(name, try, as, sizeof(as)) == -1)
+			break;
+		if ((r = fd_rename_noreplace(q->failedfd, name, q->pendingfd,
+		    as)) == -1 && errno != EEXIST)
+			break;
+	}
+	if (r == -1) {
 		fprintf(stderr, "hqctl: retry %s: %s\n", name,
-		    errno == EEXIST ? "an entry of that name is pending" :
 		    strerror(errno));
 		return -1;
 	}
 	snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name);
 	unlinkat(q->failedfd, errname, 0);
-	printf("%s\n", name);
+	if (strcmp(as, name) != 0)
+		fprintf(stderr, "hqctl: %s: that name is pending: retried as "
+		    "%s\n", name, as);
+	printf("%s\n", as);
 	return 0;
+}
+
+/* failed/ holds a dead letter of that name (anything but a directory). */
+static bool
+hqctl_failed_has(struct queue *q, const char *name)
+{
+	struct stat	st;
+
+	return fstatat(q->failedfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode);
 }
 
 static int
@@ -576,14 +599,12 @@ hqctl_retry(struct hqctl *c, int argc, char **argv)
 			snprintf(name, sizeof(name), "%s", argv[1]);
 		else {
 			snprintf(name, sizeof(name), "%s.json", argv[1]);
-			if (faccessat(q.failedfd, name, F_OK,
-			    AT_SYMLINK_NOFOLLOW) == -1)
+			if (!hqctl_failed_has(&q, name))
 				snprintf(name, sizeof(name), "%s.msgpack",
 				    argv[1]);
 		}
 		if (!queue_name_parse(name, NULL) ||
-		    faccessat(q.failedfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
-		    -1)
+		    !hqctl_failed_has(&q, name))
 			rc = hqctl_err(HQ_EX_NOINPUT, "no failed entry '%s'",
 			    argv[1]);
 		else if (hqctl_retry_one(&q, name) == -1)

@@ -10,15 +10,30 @@
  * around the segment the loop writes. Every answer is rendered from memory
  * in microseconds; MHD's sockets are non-blocking, so a slow client costs
  * the loop nothing, and the limits below bound what clients can hold.
- * Idle (no connection), MHD asks for no timeout: no wakeups. */
+ * Idle (no connection), MHD asks for no timeout: no wakeups.
+ *
+ * hqd accepts the connections itself and hands them to MHD
+ * (MHD_add_connection), because MHD at its connection limit stops
+ * accepting: new clients, a liveness probe among them, would then wait in
+ * the kernel's backlog behind whoever holds the table. Here each
+ * connection is tracked from accept to close (struct http_conn): one
+ * still waiting for its request is closed at HTTP_REQUEST_S (MHD's own
+ * timeout restarts at every byte, so a client sending one byte a second
+ * never reached it), and when the table or a client address is full the
+ * oldest connection that has not sent its request yet makes room for the
+ * new one. A probe sends its request at once and is answered in the same
+ * turn of the loop, so clients that trickle or stall cannot keep it out;
+ * they only push each other out. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,12 +46,32 @@
 #include "supervisor/sup.h"
 
 /* Bounds on what clients can hold (docs/operations.md): connections in
- * all (stalled ones included), MHD's per-connection buffer pool, and the
- * inactivity timeout that closes a stalled or idle one. */
+ * all (stalled ones included) and from one client address, /events
+ * streams (at most half the table: the rest stays for short requests),
+ * MHD's per-connection buffer pool, the time a request has to arrive
+ * whole (from the connection's start, or from the previous answer on a
+ * kept-alive one), and the inactivity timeout that closes a stalled
+ * answer. */
 #define HTTP_MAX_CONNECTIONS	128
+#define HTTP_MAX_PER_ADDR	32
+#define HTTP_MAX_STREAMS	(HTTP_MAX_CONNECTIONS / 2)
 #define HTTP_CONN_MEMORY	(32 * 1024)
+#define HTTP_REQUEST_S		5
 #define HTTP_TIMEOUT_S		10
-#define HTTP_BACKLOG		64
+/* The kernel's queue of connections not yet accepted. With more clients
+ * than the table holds, those set aside reconnect and wait here; once it
+ * is full the kernel drops new SYNs, a probe's too, and the client tries
+ * again only after a second. Room for far more than the table (the kernel
+ * caps it at net.core.somaxconn, 4096 by default). */
+#define HTTP_BACKLOG		1024
+/* Connections accepted per wakeup. A connection we shut down stays in
+ * MHD's table until its next MHD_run(): MHD's own limits have this much
+ * room above ours for them, and accepting pauses when that many wait. */
+#define HTTP_ACCEPT_BATCH	16
+/* After accept(2) failed for want of descriptors or memory. */
+#define HTTP_ACCEPT_PAUSE	1.0
+/* At most one log line per this many seconds about clients shut out. */
+#define HTTP_REPORT_S		60
 /* /events: one document per second; the client reconnects after 1 s. A
  * stream whose socket still holds unsent bytes at this many ticks in a row
  * has a client that stopped reading: it is cut (MHD's inactivity timeout
@@ -53,6 +88,27 @@ struct sse_doc {
 	size_t		len;
 	char		data[];
 };
+
+/* One client connection, accept to close. The socket is MHD's; hqd only
+ * ever shutdown(2)s it, and MHD closes it and tells http_notify_cb(). */
+enum http_conn_state {
+	HTTP_CONN_WAITING,	/* for a request: new, or kept alive after one */
+	HTTP_CONN_ANSWERING,	/* its request is in, the answer is going */
+	HTTP_CONN_STREAM,	/* /events (the lag rule watches it) */
+	HTTP_CONN_CLOSING,	/* shut down by hqd, MHD has yet to notice */
+};
+
+struct http_conn {
+	struct http		*h;
+	TAILQ_ENTRY(http_conn)	 all;		/* h->conns */
+	TAILQ_ENTRY(http_conn)	 queue;		/* h->waiting, h->answering */
+	enum http_conn_state	 state;
+	uint64_t		 since_ms;	/* monotonic: state entered */
+	int			 fd;		/* MHD's */
+	struct sockaddr_storage	 addr;		/* the client's */
+};
+
+TAILQ_HEAD(http_conns, http_conn);
 
 /* One /events client. */
 struct sse {
@@ -71,8 +127,20 @@ struct http {
 	struct MHD_Daemon	*d;
 	int			 lfd;
 	ev_io			 io;		/* MHD's epoll fd */
+	ev_io			 accept_io;	/* lfd */
 	ev_timer		 mhd_timer;	/* MHD's own timeouts */
 	ev_timer		 sse_timer;	/* runs only while streams */
+	ev_timer		 request_timer;	/* the oldest waiting's deadline */
+	ev_timer		 accept_timer;	/* accept paused (no fds) */
+	struct http_conns	 conns;		/* every connection */
+	struct http_conns	 waiting;	/* oldest first */
+	struct http_conns	 answering;	/* oldest first */
+	struct http_conn	*adding;	/* in MHD_add_connection() */
+	int			 nconns;	/* in conns, closing ones too */
+	int			 nclosing;
+	uint64_t		 nlate, nevicted, nrefused;	/* unreported */
+	uint64_t		 report_ms;	/* last line about them */
+	bool			 accept_failing; /* logged once */
 	struct sse		*streams;
 	int			 nstreams;
 	struct sse_doc		*doc;		/* latest /events message */
@@ -141,6 +209,298 @@ http_sse_render(struct http *h)
 }
 
 static void	http_run(struct http *);
+
+/* --- connections: the request deadline, eviction, per-address limit --- */
+
+static struct http_conn *
+http_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* At most one line per HTTP_REPORT_S, and only when clients were shut out
+ * (a browser's unused preconnection running out of time is no news). */
+static void
+http_report(struct http *h)
+{
+	uint64_t	now = now_mono_ms();
+
+	if (h->nevicted + h->nrefused == 0 || (h->report_ms != 0 &&
+	    now - h->report_ms < HTTP_REPORT_S * 1000))
+		return;
+	log_warnx("http: connection table or a client address full: %llu "
+	    "connections without a request set aside for newer ones, %llu "
+	    "refused, %llu closed for not sending a request within %d s "
+	    "(since the last such line)", (unsigned long long)h->nevicted,
+	    (unsigned long long)h->nrefused, (unsigned long long)h->nlate,
+	    HTTP_REQUEST_S);
+	h->nevicted = h->nrefused = h->nlate = 0;
+	h->report_ms = now;
+}
+
+/* Wake up when the oldest waiting connection's time is up. Connections
+ * join h->waiting at its tail with the time of now, so its head is always
+ * the first due; if the head leaves first, the timer fires for nothing
+ * and is set again. */
+static void
+http_request_arm(struct http *h)
+{
+	struct http_conn	*hc = TAILQ_FIRST(&h->waiting);
+	uint64_t		 now = now_mono_ms(), due;
+
+	if (hc == NULL || ev_is_active(&h->request_timer))
+		return;
+	due = hc->since_ms + HTTP_REQUEST_S * 1000;
+	ev_timer_set(&h->request_timer, due > now ?
+	    (double)(due - now) / 1000.0 : 0.0, 0.0);
+	ev_timer_start(h->s->loop, &h->request_timer);
+}
+
+static void
+http_conn_set(struct http_conn *hc, enum http_conn_state state)
+{
+	struct http	*h = hc->h;
+
+	if (hc->state == HTTP_CONN_WAITING)
+		TAILQ_REMOVE(&h->waiting, hc, queue);
+	else if (hc->state == HTTP_CONN_ANSWERING)
+		TAILQ_REMOVE(&h->answering, hc, queue);
+	hc->state = state;
+	hc->since_ms = now_mono_ms();
+	if (state == HTTP_CONN_WAITING) {
+		TAILQ_INSERT_TAIL(&h->waiting, hc, queue);
+		http_request_arm(h);
+	} else if (state == HTTP_CONN_ANSWERING)
+		TAILQ_INSERT_TAIL(&h->answering, hc, queue);
+}
+
+/* shutdown(2), not close: the fd is MHD's. MHD's next read sees the end,
+ * and it closes the connection (http_notify_cb then frees hc). */
+static void
+http_conn_close(struct http_conn *hc, uint64_t *why)
+{
+	if (hc->state == HTTP_CONN_CLOSING)
+		return;
+	http_conn_set(hc, HTTP_CONN_CLOSING);
+	hc->h->nclosing++;
+	(*why)++;
+	shutdown(hc->fd, SHUT_RDWR);
+	http_report(hc->h);
+}
+
+static void
+http_request_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct http		*h = container_of(t, struct http,
+				    request_timer);
+	struct http_conn	*hc;
+	uint64_t		 now = now_mono_ms();
+
+	(void)loop;
+	(void)revents;
+	while ((hc = TAILQ_FIRST(&h->waiting)) != NULL &&
+	    hc->since_ms + HTTP_REQUEST_S * 1000 <= now) {
+		log_debug("http: no whole request in %d s: closed",
+		    HTTP_REQUEST_S);
+		http_conn_close(hc, &h->nlate);
+	}
+	http_request_arm(h);
+	http_run(h);
+}
+
+/* MHD's end of a request (answer sent, or the connection failed): a
+ * kept-alive connection waits for its next request, on a new deadline. */
+static void
+http_completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_conn	*hc = http_conn_of(c);
+
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	if (hc != NULL && hc->state != HTTP_CONN_CLOSING)
+		http_conn_set(hc, HTTP_CONN_WAITING);
+}
+
+static void
+http_notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http		*h = cls;
+	struct http_conn	*hc;
+
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Only hqd adds connections: h->adding is this one. */
+		if ((hc = h->adding) == NULL)
+			return;
+		h->adding = NULL;
+		*socket_context = hc;
+		TAILQ_INSERT_TAIL(&h->conns, hc, all);
+		h->nconns++;
+		hc->state = HTTP_CONN_CLOSING;	/* in no queue yet */
+		http_conn_set(hc, HTTP_CONN_WAITING);
+		return;
+	}
+	if ((hc = *socket_context) == NULL)
+		return;
+	*socket_context = NULL;
+	if (hc->state == HTTP_CONN_CLOSING)
+		h->nclosing--;
+	else
+		http_conn_set(hc, HTTP_CONN_CLOSING);
+	TAILQ_REMOVE(&h->conns, hc, all);
+	h->nconns--;
+	free(hc);
+	/* Accepting paused while too many were closing. */
+	if (!h->stopping && h->nclosing < HTTP_ACCEPT_BATCH &&
+	    !ev_is_active(&h->accept_io) && !ev_is_active(&h->accept_timer))
+		ev_io_start(h->s->loop, &h->accept_io);
+}
+
+static bool
+http_same_addr(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->
+		    sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)(const void *)b)->
+		    sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->
+		    sin6_addr, &((const struct sockaddr_in6 *)(const void *)b)->
+		    sin6_addr, sizeof(struct in6_addr)) == 0;
+	return true;
+}
+
+/* The connection to set aside for a new one (of addr, or anyone's when
+ * NULL): the oldest still waiting for its request, else the oldest whose
+ * answer is still going out. Never a stream. NULL: none. */
+static struct http_conn *
+http_oldest(struct http *h, const struct sockaddr_storage *addr)
+{
+	struct http_conn	*hc;
+
+	TAILQ_FOREACH(hc, &h->waiting, queue)
+		if (addr == NULL || http_same_addr(&hc->addr, addr))
+			return hc;
+	TAILQ_FOREACH(hc, &h->answering, queue)
+		if (addr == NULL || http_same_addr(&hc->addr, addr))
+			return hc;
+	return NULL;
+}
+
+/* Room for a new connection from addr: a full address, then a full
+ * table, push out their oldest connection without a request. false when
+ * there is none to push out. */
+static bool
+http_make_room(struct http *h, const struct sockaddr_storage *addr)
+{
+	struct http_conn	*hc, *old;
+	int			 n = 0;
+
+	TAILQ_FOREACH(hc, &h->conns, all)
+		if (hc->state != HTTP_CONN_CLOSING &&
+		    http_same_addr(&hc->addr, addr))
+			n++;
+	if (n >= HTTP_MAX_PER_ADDR) {
+		if ((old = http_oldest(h, addr)) == NULL)
+			return false;
+		http_conn_close(old, &h->nevicted);
+	}
+	if (h->nconns - h->nclosing >= HTTP_MAX_CONNECTIONS) {
+		if ((old = http_oldest(h, NULL)) == NULL)
+			return false;
+		http_conn_close(old, &h->nevicted);
+	}
+	return true;
+}
+
+static void
+http_admit(struct http *h, int fd, const struct sockaddr_storage *ss,
+    socklen_t sslen)
+{
+	struct http_conn	*hc;
+
+	if (!http_make_room(h, ss)) {
+		close(fd);
+		h->nrefused++;
+		http_report(h);
+		return;
+	}
+	hc = xcalloc(1, sizeof(*hc));
+	hc->h = h;
+	hc->fd = fd;
+	memcpy(&hc->addr, ss, sizeof(hc->addr));
+	/* MHD owns fd from here, whatever it answers; http_notify_cb()
+	 * takes hc when MHD starts the connection. */
+	h->adding = hc;
+	MHD_add_connection(h->d, fd, (const struct sockaddr *)(const void *)
+	    &hc->addr, sslen);
+	if (h->adding != NULL) {
+		h->adding = NULL;
+		free(hc);
+		h->nrefused++;
+	}
+}
+
+static void
+http_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct http		*h = container_of(w, struct http, accept_io);
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, i;
+
+	(void)revents;
+	for (i = 0; i < HTTP_ACCEPT_BATCH && h->nclosing < HTTP_ACCEPT_BATCH;
+	    i++) {
+		sslen = sizeof(ss);
+		if ((fd = accept4(h->lfd, (struct sockaddr *)(void *)&ss,
+		    &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			/* Out of descriptors or memory: the listening socket
+			 * stays readable, so wait instead of spinning. */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				if (!h->accept_failing)
+					log_warn("http: accept (retried every "
+					    "%.0f s)", HTTP_ACCEPT_PAUSE);
+				h->accept_failing = true;
+				ev_io_stop(loop, &h->accept_io);
+				ev_timer_set(&h->accept_timer,
+				    HTTP_ACCEPT_PAUSE, 0.0);
+				ev_timer_start(loop, &h->accept_timer);
+			}
+			break;
+		}
+		h->accept_failing = false;
+		http_admit(h, fd, &ss, sslen);
+	}
+	/* Those shut down close in MHD_run(); MHD's limits leave room for
+	 * HTTP_ACCEPT_BATCH of them (http_notify_cb() resumes). */
+	if (h->nclosing >= HTTP_ACCEPT_BATCH)
+		ev_io_stop(loop, &h->accept_io);
+	http_run(h);
+}
+
+static void
+http_accept_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct http	*h = container_of(t, struct http, accept_timer);
+
+	(void)revents;
+	if (!h->stopping)
+		ev_io_start(loop, &h->accept_io);
+}
 
 /* A client that does not read: its socket's send queue stays non-empty.
  * shutdown() (not close: the fd is MHD's) makes MHD's next write fail, and
@@ -309,11 +669,18 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 }
 
 static enum MHD_Result
-http_events(struct http *h, struct MHD_Connection *c)
+http_events(struct http *h, struct MHD_Connection *c, struct http_conn *hc)
 {
 	struct MHD_Response	*r;
 	struct sse		*st;
 
+	/* Streams hold their connection for good: half the table stays for
+	 * the probes and scrapes. */
+	if (h->nstreams >= HTTP_MAX_STREAMS)
+		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many "
+		    "/events clients (%d): try again later", h->nstreams);
+	if (hc != NULL)
+		http_conn_set(hc, HTTP_CONN_STREAM);
 	st = xcalloc(1, sizeof(*st));
 	st->h = h;
 	st->conn = c;
@@ -345,6 +712,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	struct http		*h = cls;
+	struct http_conn	*hc = http_conn_of(c);
 	struct pbuf		 b = { 0 };
 	struct MHD_Response	*r;
 	char			 msg[256];
@@ -355,6 +723,9 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	(void)con_cls;
 	/* Nothing here takes a body: drop whatever comes. */
 	*upload_data_size = 0;
+	/* The request is in: its deadline is met. */
+	if (hc != NULL && hc->state == HTTP_CONN_WAITING)
+		http_conn_set(hc, HTTP_CONN_ANSWERING);
 	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
 		r = MHD_create_response_from_buffer(20,
 		    (void *)(uintptr_t)"method not allowed\n\n",
@@ -390,7 +761,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 			return http_send(c, MHD_HTTP_OK, "text/event-stream",
 			    MHD_create_response_from_buffer(0, NULL,
 			    MHD_RESPMEM_PERSISTENT));
-		return http_events(h, c);
+		return http_events(h, c, hc);
 	}
 	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
 		r = MHD_create_response_from_buffer(hq_dashboard_len,
@@ -439,7 +810,7 @@ http_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* MHD's messages are about clients (resets, bad requests): debug only, so
  * a hostile client cannot fill the log. */
-static void
+static void __attribute__((format(printf, 2, 0)))
 http_log(void *cls, const char *fmt, va_list ap)
 {
 	char	line[512];
@@ -523,29 +894,43 @@ http_start(struct sup *s, char *err, size_t errlen)
 		free(h);
 		return -1;
 	}
+	TAILQ_INIT(&h->conns);
+	TAILQ_INIT(&h->waiting);
+	TAILQ_INIT(&h->answering);
+	/* hqd accepts (http_accept_cb); MHD's limits are backstops above
+	 * hqd's own, with room for connections shut down but not yet
+	 * closed. */
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, http_handler, h,
+	    MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
+	    http_handler, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,	/* must be first */
-	    MHD_OPTION_LISTEN_SOCKET, h->lfd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)(HTTP_MAX_CONNECTIONS + 2 * HTTP_ACCEPT_BATCH),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)(HTTP_MAX_PER_ADDR + 2 * HTTP_ACCEPT_BATCH),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_notify_cb, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed_cb, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL || (info = MHD_get_daemon_info(h->d,
 	    MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
 		snprintf(err, errlen, "%s: libmicrohttpd failed to start",
 		    s->cfg.http);
 		if (h->d != NULL)
-			MHD_stop_daemon(h->d);	/* closes lfd too */
-		else
-			close(h->lfd);
+			MHD_stop_daemon(h->d);
+		close(h->lfd);
 		free(h);
 		return -1;
 	}
 	ev_io_init(&h->io, http_io_cb, info->epoll_fd, EV_READ);
 	ev_io_start(s->loop, &h->io);
+	ev_io_init(&h->accept_io, http_accept_cb, h->lfd, EV_READ);
+	ev_io_start(s->loop, &h->accept_io);
 	ev_init(&h->mhd_timer, http_timer_cb);
 	ev_init(&h->sse_timer, http_sse_tick_cb);
+	ev_init(&h->request_timer, http_request_cb);
+	ev_init(&h->accept_timer, http_accept_timer_cb);
 	s->http = h;
 	log_info("http: serving on http://%s/ (/metrics, /healthz, /readyz, "
 	    "/stats.json, /events)", h->addr);
@@ -569,11 +954,15 @@ http_stop(struct sup *s)
 		}
 	MHD_run(h->d);
 	ev_io_stop(s->loop, &h->io);
+	ev_io_stop(s->loop, &h->accept_io);
 	ev_timer_stop(s->loop, &h->mhd_timer);
 	ev_timer_stop(s->loop, &h->sse_timer);
-	/* Closes every connection (each stream's free callback runs) and
-	 * the listening socket. */
+	ev_timer_stop(s->loop, &h->request_timer);
+	ev_timer_stop(s->loop, &h->accept_timer);
+	/* Closes every connection (each stream's free callback runs, and
+	 * http_notify_cb() frees each http_conn). */
 	MHD_stop_daemon(h->d);
+	close(h->lfd);
 	http_doc_unref(h->doc);
 	free(h);
 	s->http = NULL;

@@ -122,7 +122,8 @@ stats_failed(struct sup *s)
 	if ((d = fd_opendir(s->q.failedfd)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL)
-		n += queue_name_parse(de->d_name, NULL);
+		n += queue_name_parse(de->d_name, NULL) &&
+		    !queue_dirent_isdir(s->q.failedfd, de);
 	closedir(d);
 	SEG_SET(s->seg->h.failed_entries, n);
 }

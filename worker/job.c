@@ -175,7 +175,7 @@ static void
 job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 {
 	struct queue_name	qn;
-	char			err[256], path[HQ_NAME_MAX + 16];
+	char			err[256], path[HQ_NAME_MAX + HQ_COPY_MAX + 16];
 	size_t			len;
 
 	memset(j, 0, sizeof(*j));
@@ -604,6 +604,19 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 	return 0;
 }
 
+/* A reason note may quote the database (an error text can carry a
+ * value): it gets no permission the database file lacks. Looked up at
+ * each failure, so a chmod of the database counts at once. */
+static void
+job_note_mode(struct worker *w)
+{
+	struct stat	st;
+
+	w->q.note_mode = QUEUE_NOTE_MODE;
+	if (stat(w->cfg.db, &st) == 0)
+		w->q.note_mode &= (int)(st.st_mode & 0777);
+}
+
 /* Settle every claimed file of the chunk according to its state. */
 static void
 job_finish(struct worker *w, struct job *jobs, size_t n)
@@ -629,6 +642,7 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 			break;
 		case JOB_FAILED:
 			log_warnx("%s: failed: %s", j->name, j->reason);
+			job_note_mode(w);
 			/* The permanent failure was an attempt too. */
 			if (queue_fail(&w->q, w->wdirfd, j->name, j->reason,
 			    j->attempts + !j->gave_up, w->slot) == -1) {

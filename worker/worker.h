@@ -45,7 +45,9 @@ struct job {
 	bool		 in_group;	/* in the attempt under way */
 	uint64_t	 enq_ns;	/* file mtime: when it was written */
 	uint64_t	 exec_ns;	/* its statements done (this attempt) */
-	char		 reason[512];
+	/* Room past what a note keeps, so that a longer text reaches
+	 * queue_fail() long enough to be seen, and marked, as cut. */
+	char		 reason[QUEUE_REASON_MAX + 12];
 };
 
 struct worker {

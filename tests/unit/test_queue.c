@@ -155,51 +155,68 @@ static const struct test_queue_name {
 	int		 priority;
 	const char	*seq;
 	enum entry_format format;
+	unsigned long	 copy;
 } test_queue_names[] = {
-	{ "1_a.json", true, 1, "a", ENTRY_JSON },
-	{ "10_x.msgpack", true, 10, "x", ENTRY_MSGPACK },
+	/* A dead letter's copy number: not part of SEQ (nor of the id). */
+	{ "5_a~2.json", true, 5, "a", ENTRY_JSON, 2 },
+	{ "10_x-1~17.msgpack", true, 10, "x-1", ENTRY_MSGPACK, 17 },
+	{ "5_a~1.json", true, 5, "a", ENTRY_JSON, 1 },
+	{ "5_a~999999999.json", true, 5, "a", ENTRY_JSON, 999999999 },
+	{ "5_a~1000000000.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~0.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~02.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~x.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~2~3.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~2_b.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_~2.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~2", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a~2.txt", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.json~2", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "1_a.json", true, 1, "a", ENTRY_JSON, 0 },
+	{ "10_x.msgpack", true, 10, "x", ENTRY_MSGPACK, 0 },
 	{ "9_1700000000123456789_42.json", true, 9,
-	  "1700000000123456789_42", ENTRY_JSON },
-	{ "5_Az-_09.msgpack", true, 5, "Az-_09", ENTRY_MSGPACK },
-	{ "5__.json", true, 5, "_", ENTRY_JSON },
-	{ "5_-.json", true, 5, "-", ENTRY_JSON },
-	{ "0_a.json", false, 0, NULL, ENTRY_JSON },
-	{ "11_a.json", false, 0, NULL, ENTRY_JSON },
-	{ "01_a.json", false, 0, NULL, ENTRY_JSON },
-	{ "100_a.json", false, 0, NULL, ENTRY_JSON },
-	{ "5_.json", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.txt", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.json.tmp", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.msgpack.json", false, 0, NULL, ENTRY_JSON },
-	{ "5_a..json", false, 0, NULL, ENTRY_JSON },
-	{ "5_a b.json", false, 0, NULL, ENTRY_JSON },
-	{ "5_a/b.json", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.JSON", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.Msgpack", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.json ", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.json\n", false, 0, NULL, ENTRY_JSON },
-	{ "5_a", false, 0, NULL, ENTRY_JSON },
-	{ "5_a.", false, 0, NULL, ENTRY_JSON },
-	{ "5-a.json", false, 0, NULL, ENTRY_JSON },
-	{ "5a.json", false, 0, NULL, ENTRY_JSON },
-	{ " 5_a.json", false, 0, NULL, ENTRY_JSON },
-	{ "+5_a.json", false, 0, NULL, ENTRY_JSON },
-	{ ".5_a.json", false, 0, NULL, ENTRY_JSON },
-	{ "a_5.json", false, 0, NULL, ENTRY_JSON },
-	{ "5_\xc3\xa9.json", false, 0, NULL, ENTRY_JSON },
-	{ "5_a\x01.json", false, 0, NULL, ENTRY_JSON },
-	{ "1", false, 0, NULL, ENTRY_JSON },
-	{ "10", false, 0, NULL, ENTRY_JSON },
-	{ "1_", false, 0, NULL, ENTRY_JSON },
-	{ "", false, 0, NULL, ENTRY_JSON },
-	{ ".json", false, 0, NULL, ENTRY_JSON },
+	  "1700000000123456789_42", ENTRY_JSON, 0 },
+	{ "5_Az-_09.msgpack", true, 5, "Az-_09", ENTRY_MSGPACK, 0 },
+	{ "5__.json", true, 5, "_", ENTRY_JSON, 0 },
+	{ "5_-.json", true, 5, "-", ENTRY_JSON, 0 },
+	{ "0_a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "11_a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "01_a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "100_a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.txt", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.json.tmp", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.msgpack.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a..json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a b.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a/b.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.JSON", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.Msgpack", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.json ", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.json\n", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a.", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5-a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ " 5_a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "+5_a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ ".5_a.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "a_5.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_\xc3\xa9.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "5_a\x01.json", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "1", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "10", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "1_", false, 0, NULL, ENTRY_JSON, 0 },
+	{ "", false, 0, NULL, ENTRY_JSON, 0 },
+	{ ".json", false, 0, NULL, ENTRY_JSON, 0 },
 };
 
 static void
 test_name_parse(void)
 {
 	struct queue_name	 qn;
-	char			 name[HQ_NAME_MAX + 8];
+	char			 name[HQ_NAME_MAX + HQ_COPY_MAX + 8];
 	size_t			 i;
 
 	for (i = 0; i < nitems(test_queue_names); i++) {
@@ -223,6 +240,7 @@ test_name_parse(void)
 		CHECK_EQ_INT(qn.seq_len, strlen(t->seq));
 		CHECK(qn.seq == t->name + (t->priority == 10 ? 3 : 2));
 		CHECK(strncmp(qn.seq, t->seq, qn.seq_len) == 0);
+		CHECK_EQ_INT(qn.copy, t->copy);
 	}
 
 	/* Exactly HQ_NAME_MAX bytes is a name; one more is not. */
@@ -236,6 +254,18 @@ test_name_parse(void)
 	memcpy(name, "5_", 2);
 	memcpy(name + HQ_NAME_MAX - 4, ".json", 6);
 	CHECK_EQ_INT(strlen(name), HQ_NAME_MAX + 1);
+	CHECK(!queue_name_parse(name, &qn));
+	/* A copy number does not count against the limit. */
+	memset(name, 'a', sizeof(name));
+	memcpy(name, "5_", 2);
+	memcpy(name + HQ_NAME_MAX - 5, "~999999999.json", 16);
+	CHECK_EQ_INT(strlen(name), HQ_NAME_MAX + HQ_COPY_MAX);
+	CHECK(queue_name_parse(name, &qn));
+	CHECK_EQ_INT(qn.seq_len, HQ_NAME_MAX - 7);
+	CHECK_EQ_INT(qn.copy, 999999999);
+	memset(name, 'a', sizeof(name));
+	memcpy(name, "5_", 2);
+	memcpy(name + HQ_NAME_MAX - 4, "~2.json", 8);
 	CHECK(!queue_name_parse(name, &qn));
 
 	CHECK(queue_name_hidden(".5_a.json"));
@@ -946,6 +976,184 @@ test_fail_errors(void)
 	queue_close(&q);
 }
 
+static void
+test_copy_name(void)
+{
+	struct queue_name	qn;
+	char			out[NAME_MAX + 1], prev[NAME_MAX + 1];
+	unsigned		try;
+
+	CHECK_EQ_INT(queue_copy_name("5_a.json", 0, out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, "5_a.json");
+	CHECK_EQ_INT(queue_copy_name("5_a.json", 1, out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, "5_a~2.json");
+	CHECK_EQ_INT(queue_copy_name("5_a.json", 2, out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, "5_a~3.json");
+	/* A copy's copies are its original's. */
+	CHECK_EQ_INT(queue_copy_name("10_b~7.msgpack", 0, out, sizeof(out)),
+	    0);
+	CHECK_EQ_STR(out, "10_b~7.msgpack");
+	CHECK_EQ_INT(queue_copy_name("10_b~7.msgpack", 5, out, sizeof(out)),
+	    0);
+	CHECK_EQ_STR(out, "10_b~6.msgpack");
+	/* Not an entry name: the number goes at the end. */
+	CHECK_EQ_INT(queue_copy_name("odd.name", 1, out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, "odd.name~2");
+	CHECK_EQ_INT(queue_copy_name("5_a.json", 1, out, 8), -1);
+	CHECK_EQ_INT(errno, ENAMETOOLONG);
+	/* Every try is an entry name with the original's SEQ, and past the
+	 * counted ones they are random and differ. */
+	prev[0] = '\0';
+	for (try = 1; try < QUEUE_COPY_TRIES; try++) {
+		REQUIRE(queue_copy_name("3_x_1.json", try, out,
+		    sizeof(out)) == 0);
+		REQUIRE(queue_name_parse(out, &qn));
+		CHECK(qn.seq_len == 3 && strncmp(qn.seq, "x_1", 3) == 0);
+		CHECK(qn.priority == 3 && qn.copy >= 2);
+		CHECK(strcmp(out, prev) != 0);
+		snprintf(prev, sizeof(prev), "%s", out);
+	}
+}
+
+/* The string key of failed/<name>.err, or "" when unreadable. */
+static const char *
+test_queue_note_str(struct queue *q, const char *name, const char *key)
+{
+	static struct test_json	j;
+	int			k;
+
+	if (!test_queue_read_note(q, name, &j) ||
+	    (k = test_json_find(&j, key)) < 0)
+		return "";
+	return j.strs[k];
+}
+
+/* Entries of one name failing one after the other: none replaces
+ * another, each keeps its own note, and a directory (or anything) under
+ * the name or its note's name is passed over, not moved nor replaced. */
+static void
+test_fail_collisions(void)
+{
+	struct queue	q;
+	char		err[256];
+	struct stat	st;
+
+	REQUIRE(queue_open(&q, "q", true, 0750, err, sizeof(err)) == 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_x.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_x.json", "first", 1,
+	    0), 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_x.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_x.json", "second", 1,
+	    1), 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_x.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_x.json", "third", 1,
+	    1), 0);
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_x.json", "error"), "first");
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_x~2.json", "error"), "second");
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_x~2.json", "entry"), "5_x~2.json");
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_x~3.json", "error"), "third");
+	CHECK_EQ_INT(test_queue_count_files(q.failedfd), 6);
+
+	/* A directory squats the name: passed over, left alone. */
+	REQUIRE(mkdirat(q.failedfd, "5_d.json", 0750) == 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_d.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_d.json", "dir", 1, 0),
+	    0);
+	CHECK(fstatat(q.failedfd, "5_d.json", &st, 0) == 0 &&
+	    S_ISDIR(st.st_mode));
+	CHECK(!test_queue_exists_at(q.failedfd, "5_d.json.err"));
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_d~2.json", "error"), "dir");
+	CHECK(!test_queue_exists_at(q.processingfd, "5_d.json"));
+
+	/* ...or its note's name: a note alone (its entry went back to
+	 * pending/ after a crash) is not overwritten either. */
+	REQUIRE(mkdirat(q.failedfd, "5_e.json.err", 0750) == 0);
+	REQUIRE(test_queue_touch_at(q.failedfd, "5_e~2.json.err") == 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_e.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_e.json", "note", 1,
+	    0), 0);
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_e~3.json", "error"), "note");
+	CHECK(!test_queue_exists_at(q.failedfd, "5_e.json"));
+	CHECK(!test_queue_exists_at(q.failedfd, "5_e~2.json"));
+
+	/* A copy that fails again goes back to its own name when free. */
+	REQUIRE(unlinkat(q.failedfd, "5_x~2.json", 0) == 0);
+	REQUIRE(unlinkat(q.failedfd, "5_x~2.json.err", 0) == 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_x~2.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_x~2.json", "again", 2,
+	    0), 0);
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_x~2.json", "error"), "again");
+	queue_close(&q);
+}
+
+static mode_t
+test_queue_mode_at(int dirfd, const char *name)
+{
+	struct stat	st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+	    st.st_mode & 07777 : (mode_t)-1;
+}
+
+/* A note is no more readable than its entry, nor than q->note_mode. */
+static void
+test_fail_note_mode(void)
+{
+	static const struct { mode_t entry; int cap; mode_t note; } cases[] = {
+		{ 0600, QUEUE_NOTE_MODE, 0600 },
+		{ 0644, QUEUE_NOTE_MODE, 0640 },
+		{ 0604, QUEUE_NOTE_MODE, 0600 },
+		{ 0400, QUEUE_NOTE_MODE, 0400 },
+		{ 0640, 0600, 0600 },
+		{ 0666, 0604, 0604 },
+	};
+	struct queue	q;
+	char		err[256], name[32];
+	mode_t		um = umask(0);
+	size_t		i;
+
+	REQUIRE(queue_open(&q, "q", true, 0750, err, sizeof(err)) == 0);
+	for (i = 0; i < nitems(cases); i++) {
+		snprintf(name, sizeof(name), "5_m%zu.json", i);
+		REQUIRE(test_queue_touch_at(q.processingfd, name) == 0);
+		REQUIRE(fchmodat(q.processingfd, name, cases[i].entry, 0) ==
+		    0);
+		q.note_mode = cases[i].cap;
+		CHECK_EQ_INT(queue_fail(&q, q.processingfd, name, "x", 1, 0),
+		    0);
+		strcat(name, ".err");
+		CHECK_EQ_INT(test_queue_mode_at(q.failedfd, name),
+		    cases[i].note);
+	}
+	umask(um);
+	queue_close(&q);
+}
+
+/* A long reason is cut at QUEUE_REASON_MAX bytes, between characters. */
+static void
+test_fail_reason_cut(void)
+{
+	struct queue	 q;
+	char		 err[256], reason[3001];
+	const char	*got;
+	size_t		 i;
+
+	REQUIRE(queue_open(&q, "q", true, 0750, err, sizeof(err)) == 0);
+	/* "x" then two-byte characters: byte QUEUE_REASON_MAX is inside one. */
+	reason[0] = 'x';
+	for (i = 1; i + 2 < sizeof(reason); i += 2)
+		memcpy(reason + i, "\xc3\xa9", 2);
+	reason[i] = '\0';
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_c.json") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_c.json", reason, 1,
+	    0), 0);
+	got = test_queue_note_str(&q, "5_c.json", "error");
+	CHECK_EQ_INT(strlen(got), QUEUE_REASON_MAX - 1 + 3);
+	CHECK(strncmp(got, reason, QUEUE_REASON_MAX - 1) == 0);
+	CHECK(strcmp(got + QUEUE_REASON_MAX - 1, "...") == 0);
+	queue_close(&q);
+}
+
 static const struct hqtest tests[] = {
 	{ "open_creates_tree", test_open_creates_tree },
 	{ "name_parse", test_name_parse },
@@ -957,6 +1165,10 @@ static const struct hqtest tests[] = {
 	{ "fail_long_reason", test_fail_long_reason },
 	{ "fail_hostile_name", test_fail_hostile_name },
 	{ "fail_errors", test_fail_errors },
+	{ "copy_name", test_copy_name },
+	{ "fail_collisions", test_fail_collisions },
+	{ "fail_note_mode", test_fail_note_mode },
+	{ "fail_reason_cut", test_fail_reason_cut },
 };
 
 HQTEST_MAIN(tests)
