@@ -444,6 +444,17 @@ queue_taken(int failedfd, const char *as, const char *errname, char *why,
 	return true;
 }
 
+/* errname is a regular file and as does not exist. */
+static bool
+queue_lone_note(int failedfd, const char *as, const char *errname)
+{
+	struct stat	st;
+
+	return fstatat(failedfd, as, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT && fstatat(failedfd, errname, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 int
 queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
     long attempts, int worker_slot)
@@ -465,6 +476,15 @@ queue_fail(struct queue *q, int fromfd, const char *name, const char *reason,
 		    as) >= (int)sizeof(errname)) {
 			errno = ENAMETOOLONG;
 			goto out;
+		}
+		/* A note alone, without its entry, is what a crash between
+		 * the two renames below leaves; that entry went back to
+		 * pending/ and is, most likely, the one failing now. The
+		 * note goes, rather than piling up beside a copy. */
+		if (queue_lone_note(q->failedfd, as, errname)) {
+			log_info("%s: replacing failed/%s, a note left "
+			    "without its entry", name, errname);
+			unlinkat(q->failedfd, errname, 0);
 		}
 		/* The first name's taker is the one worth a log line. */
 		if (queue_taken(q->failedfd, as, errname, why[0] ? NULL : why,

@@ -1065,16 +1065,18 @@ test_fail_collisions(void)
 	CHECK_EQ_STR(test_queue_note_str(&q, "5_d~2.json", "error"), "dir");
 	CHECK(!test_queue_exists_at(q.processingfd, "5_d.json"));
 
-	/* ...or its note's name: a note alone (its entry went back to
-	 * pending/ after a crash) is not overwritten either. */
+	/* ...or its note's name (a directory): passed over. A note alone,
+	 * without its entry, is what a crash between the two renames
+	 * leaves (the entry went back to pending/ and fails again now):
+	 * it is replaced, not kept beside a copy (e2e 400, fail_mid). */
 	REQUIRE(mkdirat(q.failedfd, "5_e.json.err", 0750) == 0);
 	REQUIRE(test_queue_touch_at(q.failedfd, "5_e~2.json.err") == 0);
 	REQUIRE(test_queue_touch_at(q.processingfd, "5_e.json") == 0);
 	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_e.json", "note", 1,
 	    0), 0);
-	CHECK_EQ_STR(test_queue_note_str(&q, "5_e~3.json", "error"), "note");
+	CHECK_EQ_STR(test_queue_note_str(&q, "5_e~2.json", "error"), "note");
 	CHECK(!test_queue_exists_at(q.failedfd, "5_e.json"));
-	CHECK(!test_queue_exists_at(q.failedfd, "5_e~2.json"));
+	CHECK(!test_queue_exists_at(q.failedfd, "5_e~3.json"));
 
 	/* A copy that fails again goes back to its own name when free. */
 	REQUIRE(unlinkat(q.failedfd, "5_x~2.json", 0) == 0);
