@@ -383,9 +383,9 @@ again:
 				goto again;	/* one fewer each time */
 			break;
 		case SQLAPPLY_SUSPECT:
-			*blame = (long)i;
-			/* FALLTHROUGH */
 		case SQLAPPLY_TEMP:
+			if (o == SQLAPPLY_SUSPECT)
+				*blame = (long)i;
 			snprintf(err, errlen, "%s", j->reason);
 			j->reason[0] = '\0';
 			sqlapply_rollback(&w->sa);
