@@ -2,12 +2,15 @@
 /* mkseeds: writes the seed corpora of the fuzzers (run once by hand:
  * `mkseeds tests/fuzz/corpus`; the output is committed). */
 #include <msgpack.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/hq.h"
 #include "common/proto.h"
 #include "common/seg.h"
+#include "worker/dqwire.h"
 
 static void
 put(const char *dir, const char *sub, const char *name, const void *p,
@@ -72,6 +75,99 @@ mp_entry(const char *dir, const char *name, int variant)
 	}
 	put(dir, "entry_msgpack", name, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
+}
+
+/* A dqlite message: header, then the body built so far in body. */
+static void
+dq_msg(struct pbuf *out, uint8_t type, struct pbuf *body)
+{
+	unsigned char	hdr[DQ_HDR] = { 0 };
+	uint32_t	words = (uint32_t)(body->len / DQ_WORD);
+
+	hdr[0] = (unsigned char)words;
+	hdr[1] = (unsigned char)(words >> 8);
+	hdr[4] = type;
+	pbuf_add(out, hdr, sizeof(hdr));
+	pbuf_add(out, body->data, body->len);
+	body->len = 0;
+}
+
+/* The dqlite responses, as streams of messages a client reads. */
+static void
+dq_seeds(const char *dir)
+{
+	static const uint8_t codes[] = { DQ_INTEGER, DQ_FLOAT, DQ_TEXT,
+					 DQ_BLOB, DQ_NULL, DQ_UNIXTIME,
+					 DQ_ISO8601, DQ_BOOLEAN };
+	struct pbuf	out = { 0 }, b = { 0 };
+	char		name[32];
+	size_t		i, part;
+
+	dq_put_u64(&b, 19);
+	dq_put_text(&b, "UNIQUE constraint failed: t.k", 29);
+	dq_msg(&out, DQ_RESP_FAILURE, &b);
+	dq_put_u64(&b, 1);
+	dq_put_text(&b, "127.0.0.1:9001", 14);
+	dq_msg(&out, DQ_RESP_SERVER, &b);
+	dq_put_u64(&b, 15000);
+	dq_msg(&out, DQ_RESP_WELCOME, &b);
+	dq_put_u64(&b, 0);
+	dq_msg(&out, DQ_RESP_DB, &b);
+	dq_put_u64(&b, (uint64_t)3 << 32);
+	dq_put_u64(&b, 2);
+	dq_msg(&out, DQ_RESP_STMT, &b);
+	dq_put_u64(&b, 7);
+	dq_put_u64(&b, 1);
+	dq_msg(&out, DQ_RESP_RESULT, &b);
+	dq_put_u64(&b, 0);
+	dq_msg(&out, DQ_RESP_EMPTY, &b);
+	put(dir, "dqlite", "fixed.bin", out.data, out.len);
+
+	/* A query in two parts with every value type, then a FAILURE with
+	 * the column list dqlite 1.11 puts before it. */
+	out.len = 0;
+	for (part = 0; part < 2; part++) {
+		dq_put_u64(&b, nitems(codes));
+		for (i = 0; i < nitems(codes); i++) {
+			snprintf(name, sizeof(name), "c%zu", i);
+			dq_put_text(&b, name, strlen(name));
+		}
+		dq_put_u64(&b, (uint64_t)DQ_INTEGER | DQ_FLOAT << 4 |
+		    DQ_TEXT << 8 | DQ_BLOB << 12 | DQ_NULL << 16 |
+		    (uint64_t)DQ_UNIXTIME << 20 | (uint64_t)DQ_ISO8601 << 24 |
+		    (uint64_t)DQ_BOOLEAN << 28);
+		dq_put_u64(&b, (uint64_t)-1);
+		dq_put_u64(&b, 0x3ff8000000000000ULL);
+		dq_put_text(&b, "h\xc3\xa9llo", 6);
+		dq_put_blob(&b, "\0\1\2", 3);
+		dq_put_u64(&b, 0);
+		dq_put_u64(&b, 1700000000);
+		dq_put_text(&b, part ? "" : "2024-01-02", part ? 0 : 10);
+		dq_put_u64(&b, 1);
+		dq_put_u64(&b, part ? DQ_ROWS_DONE : DQ_ROWS_PART);
+		dq_msg(&out, DQ_RESP_ROWS, &b);
+	}
+	dq_put_u64(&b, 1);
+	dq_put_text(&b, "a", 1);
+	dq_put_u64(&b, 1);
+	dq_put_text(&b, "integer overflow", 16);
+	dq_msg(&out, DQ_RESP_FAILURE, &b);
+	put(dir, "dqlite", "rows.bin", out.data, out.len);
+
+	/* 17 columns: a row header of two words. */
+	out.len = 0;
+	dq_put_u64(&b, 17);
+	for (i = 0; i < 17; i++)
+		dq_put_text(&b, "x", 1);
+	dq_put_u64(&b, 0x1111111111111111ULL);
+	dq_put_u64(&b, 1);
+	for (i = 0; i < 17; i++)
+		dq_put_u64(&b, i);
+	dq_put_u64(&b, DQ_ROWS_DONE);
+	dq_msg(&out, DQ_RESP_ROWS, &b);
+	put(dir, "dqlite", "wide.bin", out.data, out.len);
+	pbuf_free(&out);
+	pbuf_free(&b);
 }
 
 int
@@ -148,5 +244,6 @@ main(int argc, char **argv)
 	SEG_SET(sg.slot[0].c.applied, 5);
 	SEG_SET(sg.slot[1].state, 99);
 	put(dir, "seg", "slots.bin", &sg.slot[0], 2 * sizeof(sg.slot[0]));
+	dq_seeds(dir);
 	return 0;
 }

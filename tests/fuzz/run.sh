@@ -10,9 +10,9 @@ build=$here/build-fuzz
 CC=clang cmake -S "$here" -B "$build" -DHQ_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
     -DHQ_SANITIZE=address,undefined >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fuzz_entry_json \
-    fuzz_entry_msgpack fuzz_proto fuzz_seg fuzz_apply >/dev/null
+    fuzz_entry_msgpack fuzz_proto fuzz_seg fuzz_dqlite fuzz_apply >/dev/null
 rc=0
-for t in entry_json entry_msgpack proto seg apply; do
+for t in entry_json entry_msgpack proto seg dqlite apply; do
 	out=$build/fuzz-$t
 	mkdir -p "$out"
 	log=$out/log
