@@ -21,6 +21,7 @@
 #include "common/enqueue.h"
 #include "common/fd.h"
 #include "common/hq.h"
+#include "common/log.h"
 #include "common/now.h"
 #include "common/pbuf.h"
 #include "common/queue.h"
@@ -48,10 +49,14 @@ usage(FILE *f)
 	    "        counters and queue depths; exit 69 when hqd is down\n"
 	    "  enqueue [--priority N] [--op NAME] [--id ID] [--metadata JSON]\n"
 	    "          [--param TEXT]... [--int N] [--real X] [--null]\n"
-	    "          [--sync|--no-sync] SQL|-\n"
+	    "          [--sync|--no-sync] [--lenient] SQL|-\n"
 	    "        queue one entry (SQL '-' reads stdin); prints its name.\n"
 	    "        The file is fsynced before its rename; --sync also syncs\n"
-	    "        pending/, --no-sync skips both (the old library's way)\n"
+	    "        pending/, --no-sync skips both (the old library's way).\n"
+	    "        --lenient (the shell library's): a bad priority is\n"
+	    "        clamped (5 if not a number), metadata that is not JSON\n"
+	    "        is kept as a string, an entry hqd would refuse is queued\n"
+	    "        to land in failed/ with its reason; warnings on stderr\n"
 	    "  health  exit 0 when hqd, its workers and its watcher are alive\n"
 	    "        and the heartbeat is fresh; else one line saying why\n"
 	    "  failed [--json]\n"
@@ -258,6 +263,35 @@ hqctl_read_stdin(void)
 	return b.data;
 }
 
+/*
+ * --priority's value into *prio: 0, or -1 when it is not an integer in
+ * 1..10. Lenient (the old library queued anything), an integer out of
+ * range is left to hq_enqueue() to clamp and say so, and what is not an
+ * integer becomes the default, 5: returns 1 then, for a warning.
+ */
+static int
+hqctl_priority(const char *arg, bool lenient, int *prio)
+{
+	char	*end;
+	long	 l;
+
+	errno = 0;
+	l = strtol(arg, &end, 10);
+	if (*end == '\0' && end != arg) {
+		if (errno == ERANGE || l < INT_MIN || l > INT_MAX)
+			l = l < 0 ? INT_MIN : INT_MAX;
+		if ((l >= 1 && l <= 10) || lenient) {
+			*prio = (int)l;
+			return 0;
+		}
+		return -1;
+	}
+	if (!lenient)
+		return -1;
+	*prio = 5;
+	return 1;
+}
+
 static int
 hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 {
@@ -272,32 +306,27 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		{ "null", no_argument, NULL, 'N' },
 		{ "sync", no_argument, NULL, 's' },
 		{ "no-sync", no_argument, NULL, 'n' },
+		{ "lenient", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hq_enqueue	 e = { .priority = 5 };
 	struct entry_param	*params;
 	char			 name[256], err[512], *end, *input = NULL;
-	long			 l;
-	int			 ch, rc = 0;
+	const char		*prio = NULL;
+	int			 ch, rc = 0, defaulted = 0;
 
 	params = xcalloc((size_t)argc, sizeof(*params));
 	e.params = params;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:Nsnh", opts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:NsnLh", opts,
+	    NULL)) != -1) {
 		struct entry_param *p = &params[e.nparams];
 
 		switch (ch) {
 		case 'p':
-			errno = 0;
-			l = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || l < 1 || l > 10) {
-				rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' "
-				    "is not an integer in 1..10", optarg);
-				goto out;
-			}
-			e.priority = (int)l;
+			/* Read once the options are: --lenient may follow. */
+			prio = optarg;
 			break;
 		case 'o':
 			e.operation = optarg;
@@ -346,6 +375,9 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		case 'n':
 			e.no_sync = true;
 			break;
+		case 'L':
+			e.lenient = true;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -353,6 +385,12 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 			rc = HQ_EX_USAGE;
 			goto out;
 		}
+	}
+	if (prio != NULL && (defaulted = hqctl_priority(prio, e.lenient,
+	    &e.priority)) == -1) {
+		rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' is not an "
+		    "integer in 1..10", prio);
+		goto out;
 	}
 	if (optind != argc - 1) {
 		rc = hqctl_err(HQ_EX_USAGE, "enqueue: exactly one SQL argument "
@@ -377,6 +415,13 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		    "enqueue: %s", err);
 		goto out;
 	}
+	/* Lenient warnings go to stderr, timestamped: the shell library
+	 * appends hqctl's stderr to worker.log, beside hqd's lines. */
+	if (defaulted)
+		log_warnx("%s: priority '%s' is not an integer: queued at 5",
+		    name, prio);
+	if (err[0] != '\0')
+		log_warnx("%s: %s", name, err);
 	printf("%s\n", name);
 out:
 	free(input);
@@ -608,6 +653,7 @@ main(int argc, char **argv)
 	int		 ch, rc = 0;
 
 	memset(&c, 0, sizeof(c));
+	log_init("hqctl", LOG_LEVEL_INFO);
 	config_defaults(&c.cfg);
 	if (config_from_env(&c.cfg, NULL, err, sizeof(err)) == -1) {
 		rc = hqctl_err(HQ_EX_CONFIG, "%s", err);
