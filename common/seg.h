@@ -18,7 +18,7 @@
 #include "common/hq.h"
 
 #define HQ_SEG_MAGIC		0x3147455351480000ULL	/* "\0\0HQSEG1" */
-#define HQ_SEG_VERSION		2
+#define HQ_SEG_VERSION		3
 #define HQ_SEG_SLOTS		HQ_MAX_WORKERS
 #define HQ_SEG_PRIORITIES	10
 #define HQ_SEG_PATH		256
@@ -99,6 +99,12 @@ struct seg_header {
 	int64_t			pid;
 	uint64_t		start_ns;	/* wall clock */
 	uint64_t		generation;	/* new on every hqd start */
+	/* The cumulative totals of stats.json when hqd started (as hqd, or
+	 * the old worker, left the file): stats.json adds hqd's counters to
+	 * them, so it keeps counting across restarts as the old one did. */
+	uint64_t		legacy_processed;
+	uint64_t		legacy_failed;
+	uint64_t		legacy_retried;
 	char			root[HQ_SEG_PATH];
 	char			db[HQ_SEG_PATH];
 	_Atomic uint32_t	ready;		/* release-stored last */

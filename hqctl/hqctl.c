@@ -45,8 +45,10 @@ usage(FILE *f)
 	    "       hqctl --help | --version\n"
 	    "\n"
 	    "commands:\n"
-	    "  stats [--json|--prometheus] [--watch SECONDS]\n"
-	    "        counters and queue depths; exit 69 when hqd is down\n"
+	    "  stats [--json|--prometheus|--legacy] [--watch SECONDS]\n"
+	    "        counters and queue depths; exit 69 when hqd is down.\n"
+	    "        --legacy: the old worker's stats.json object, whose\n"
+	    "        counts go on across hqd's restarts\n"
 	    "  enqueue [--priority N] [--op NAME] [--id ID] [--metadata JSON]\n"
 	    "          [--param TEXT]... [--int N] [--real X] [--null]\n"
 	    "          [--sync|--no-sync] [--lenient] SQL|-\n"
@@ -103,7 +105,32 @@ hqctl_resolve(struct hqctl *c)
 
 /* --- stats ------------------------------------------------------------ */
 
-enum hqctl_format { FMT_TABLE, FMT_JSON, FMT_PROM };
+enum hqctl_format { FMT_TABLE, FMT_JSON, FMT_PROM, FMT_LEGACY };
+
+/* The old stats.json object, as hqd writes it: from the segment and the
+ * totals it started from, or with hqd down from the file it left. */
+static void
+hqctl_legacy(struct hqctl *c, const struct seg *sg,
+    const struct report_dirs *d, struct pbuf *out)
+{
+	struct report_legacy	base, l;
+	uint64_t		queued, direct = 0;
+	int			fd;
+
+	memset(&base, 0, sizeof(base));
+	if ((fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		if (sg == NULL)
+			(void)report_legacy_read(fd, &base);
+		direct = report_legacy_direct(fd);
+		close(fd);
+	}
+	if (sg != NULL)
+		queued = SEG_GET(sg->h.queue_size) + SEG_GET(sg->h.processing);
+	else
+		queued = d->valid ? d->pending + d->processing : 0;
+	report_legacy(&l, sg, &base, queued, direct);
+	report_legacy_json(out, &l);
+}
 
 static int
 hqctl_stats_once(struct hqctl *c, enum hqctl_format fmt, bool clear)
@@ -139,6 +166,9 @@ hqctl_stats_once(struct hqctl *c, enum hqctl_format fmt, bool clear)
 	case FMT_TABLE:
 		report_table(&out, st == SEG_OK ? &sg : NULL, &d, now);
 		break;
+	case FMT_LEGACY:
+		hqctl_legacy(c, st == SEG_OK ? &sg : NULL, &d, &out);
+		break;
 	}
 	if (clear)
 		fputs("\033[H\033[2J", stdout);
@@ -155,6 +185,7 @@ hqctl_stats(struct hqctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'p' },
+		{ "legacy", no_argument, NULL, 'l' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -165,10 +196,13 @@ hqctl_stats(struct hqctl *c, int argc, char **argv)
 	int			ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "jpw:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jplw:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			fmt = FMT_JSON;
+			break;
+		case 'l':
+			fmt = FMT_LEGACY;
 			break;
 		case 'p':
 			fmt = FMT_PROM;
