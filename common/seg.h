@@ -99,16 +99,18 @@ struct seg_header {
 	int64_t			pid;
 	uint64_t		start_ns;	/* wall clock */
 	uint64_t		generation;	/* new on every hqd start */
-	/* The cumulative totals of stats.json when hqd started (as hqd, or
-	 * the old worker, left the file): stats.json adds hqd's counters to
-	 * them, so it keeps counting across restarts as the old one did. */
-	uint64_t		legacy_processed;
-	uint64_t		legacy_failed;
-	uint64_t		legacy_retried;
 	char			root[HQ_SEG_PATH];
 	char			db[HQ_SEG_PATH];
 	_Atomic uint32_t	ready;		/* release-stored last */
 	uint32_t		nworkers;	/* configured */
+	/* Also fixed before ready (here, not above, so that the offsets
+	 * of root and ready stay): the cumulative totals of stats.json when
+	 * hqd started (as hqd, or the old worker, left the file).
+	 * stats.json adds hqd's counters to them, so it goes on counting
+	 * across restarts as the old one did. */
+	uint64_t		legacy_processed;
+	uint64_t		legacy_failed;
+	uint64_t		legacy_retried;
 	/* written by the supervisor while it runs */
 	seg_u64			mode;		/* enum seg_mode */
 	seg_u64			polling;	/* enum seg_polling */
