@@ -825,18 +825,27 @@ queue_reset() {
 }
 
 # The old library exported its functions (bash -c children see them),
-# and they need these.
-export -f _hq_json_value _hq_dead_letter _hq_not_queued _hq_enqueue _hq_count \
-    _hq_in_hqd_hands _hq_start_hqd _hq_heartbeat_age _hq_is_hqd
-export -f queue_init_dirs queue_is_available queue_next_seq \
-    json_escape_string queue_format_json json_get_field queue_db_write \
-    queue_write queue_enqueue queue_list_pending queue_read_entry \
-    queue_retry_entry queue_size queue_processing_count \
-    queue_recover_orphans queue_exec_sql_direct queue_exec_sql \
-    queue_stats_increment queue_stats_get queue_worker_is_running \
-    queue_ensure_worker queue_stop_worker queue_log queue_cleanup_old \
-    queue_reset queue_update_session queue_update_instance queue_insert_log \
-    queue_health_check_cached queue_health_check_full \
-    queue_atomic_start_worker queue_ensure_worker_fast \
-    queue_invalidate_health_cache queue_health_cache_status \
-    queue_heartbeat_status
+# and they need these. Each child bash then parses them at its start
+# (some 16 KB of environment, a few milliseconds): a hook that runs many
+# and needs none sets HQ_QUEUE_LIB_EXPORT=false.
+case ${HQ_QUEUE_LIB_EXPORT:-true} in
+false | 0 | no | off) ;;
+*)
+	export -f _hq_json_value _hq_dead_letter _hq_not_queued _hq_enqueue \
+	    _hq_count _hq_in_hqd_hands _hq_start_hqd _hq_heartbeat_age \
+	    _hq_is_hqd
+	export -f queue_init_dirs queue_is_available queue_next_seq \
+	    json_escape_string queue_format_json json_get_field queue_db_write \
+	    queue_write queue_enqueue queue_list_pending queue_read_entry \
+	    queue_retry_entry queue_size queue_processing_count \
+	    queue_recover_orphans queue_exec_sql_direct queue_exec_sql \
+	    queue_stats_increment queue_stats_get queue_worker_is_running \
+	    queue_ensure_worker queue_stop_worker queue_log queue_cleanup_old \
+	    queue_reset queue_update_session queue_update_instance \
+	    queue_insert_log \
+	    queue_health_check_cached queue_health_check_full \
+	    queue_atomic_start_worker queue_ensure_worker_fast \
+	    queue_invalidate_health_cache queue_health_cache_status \
+	    queue_heartbeat_status
+	;;
+esac

@@ -86,6 +86,11 @@ $ROOT/.heartbeat
 $ROOT/.health_cache" "the variables' values (hq's defaults)"
 assert_eq "$(QUEUE_BATCH_SIZE=7 bash -c 'source "$HQ_QUEUE_LIB"; echo $QUEUE_BATCH_SIZE')" \
 	7 "QUEUE_BATCH_SIZE from the environment"
+# HQ_QUEUE_LIB_EXPORT=false: defined here, not exported to children.
+assert_eq "$(HQ_QUEUE_LIB_EXPORT=false bash -c 'source "$HQ_QUEUE_LIB"
+	declare -F queue_db_write; bash -c "declare -F queue_db_write" || echo no')" \
+	"queue_db_write
+no" "HQ_QUEUE_LIB_EXPORT=false"
 # Sourcing leaves the caller's shell options alone.
 assert_eq "$(bash -c 'o1=$(set +o); source "$HQ_QUEUE_LIB"; [ "$o1" = "$(set +o)" ] && echo same')" \
 	same "shell options after sourcing"
