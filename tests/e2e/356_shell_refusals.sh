@@ -151,6 +151,9 @@ t3_run t3_ctl failed
 LC_ALL=C t3_assert_match "$(cat "$T/out")" \
 	"^$dead .* could not be queued: hqctl enqueue failed with status 73" \
 	"hqctl failed lists it"
+# counted with hqd's own dead letters (hqd is down: from the folder)
+t3_stats_json "$T/st.json"
+t3_json_is "$T/st.json" '$j->{failed_count}' 2
 t3_run t3_ctl retry "$dead"
 assert_eq "$T3_RC" 0 "hqctl retry of the dead letter ($(cat "$T/err"))"
 t3_lib queue_ensure_worker || fail "queue_ensure_worker"
