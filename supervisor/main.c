@@ -283,8 +283,10 @@ main_lock(struct sup *s)
 		    buf[0] ? buf : "(unknown)");
 		if (s->lockfd != -1) {
 			/* We ran, lost our lock file, and another hqd took
-			 * the new one: two must not apply; we leave. */
+			 * the new one: two must not apply; we leave (and
+			 * leave stats.json to it). */
 			close(fd);
+			s->lock_lost = true;
 			signals_drain(s, "lock taken by another hqd");
 			return;
 		}

@@ -209,6 +209,10 @@ stats_legacy_write(struct sup *s, bool final)
 	struct stat		st;
 	uint64_t		queued;
 
+	/* Another hqd holds the root (our lock file was removed): the
+	 * file is its own now. */
+	if (s->lock_lost)
+		return;
 	if (s->phase == SUP_RUNNING && !final)
 		queued = SEG_GET(s->seg->h.queue_size) +
 		    SEG_GET(s->seg->h.processing);

@@ -64,6 +64,7 @@ struct sup {
 	struct hq_config	 cfg;
 	struct queue		 q;
 	int			 lockfd;
+	bool			 lock_lost;	/* another hqd holds the root */
 	enum sup_phase		 phase;
 	int			 exit_code;
 	bool			 polling;	/* mode: polling, not inotify */
