@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +19,27 @@
 #include "common/hq.h"
 #include "common/now.h"
 #include "common/pbuf.h"
-#include "common/utf8.h"
 
 static void
-enqueue_json(struct pbuf *b, const struct hq_enqueue *e, const char *seq,
-    const char *stamp)
+enqueue_text(struct pbuf *b, const char *s)
+{
+	pbuf_json_bytes(b, s, strlen(s));
+}
+
+/* The document, keys as the old library writes them. Text goes out as
+ * bytes (pbuf_json_bytes): entries carry what is not UTF-8 unchanged.
+ * meta_str: the metadata text as a JSON string, not as a JSON value. */
+static void
+enqueue_json(struct pbuf *b, const struct hq_enqueue *e, int priority,
+    const char *seq, const char *stamp, bool meta_str)
 {
 	size_t	i;
 
 	pbuf_printf(b, "{\"seq\":\"%s\",\"priority\":%d,\"operation\":", seq,
-	    e->priority);
-	pbuf_json_str(b, e->operation ? e->operation : "generic");
+	    priority);
+	enqueue_text(b, e->operation ? e->operation : "generic");
 	pbuf_printf(b, ",\"sql\":");
-	pbuf_json_str(b, e->sql);
+	enqueue_text(b, e->sql);
 	if (e->nparams > 0) {
 		pbuf_printf(b, ",\"params\":[");
 		for (i = 0; i < e->nparams; i++) {
@@ -45,9 +55,11 @@ enqueue_json(struct pbuf *b, const struct hq_enqueue *e, const char *seq,
 				pbuf_printf(b, "%.17g", p->d);
 				break;
 			case ENTRY_PARAM_TEXT:
-			case ENTRY_PARAM_BLOB:
-				pbuf_json_str(b, p->p);
+				/* By length: a NUL inside is escaped, not an
+				 * end. */
+				pbuf_json_bytes(b, p->p, p->len);
 				break;
+			case ENTRY_PARAM_BLOB:	/* refused before */
 			case ENTRY_PARAM_NULL:
 				pbuf_printf(b, "null");
 				break;
@@ -57,10 +69,47 @@ enqueue_json(struct pbuf *b, const struct hq_enqueue *e, const char *seq,
 	}
 	if (e->id != NULL) {
 		pbuf_printf(b, ",\"id\":");
-		pbuf_json_str(b, e->id);
+		enqueue_text(b, e->id);
 	}
-	pbuf_printf(b, ",\"metadata\":%s,\"created_at\":\"%s\",\"retries\":0}\n",
-	    e->metadata ? e->metadata : "{}", stamp);
+	pbuf_printf(b, ",\"metadata\":");
+	if (e->metadata == NULL)
+		pbuf_printf(b, "{}");
+	else if (meta_str)
+		enqueue_text(b, e->metadata);
+	else
+		pbuf_add(b, e->metadata, strlen(e->metadata));
+	pbuf_printf(b, ",\"created_at\":\"%s\",\"retries\":0}\n", stamp);
+}
+
+/* Decode b as hqd will: 0, or -1 with the reason in why. */
+static int
+enqueue_check(const struct pbuf *b, char *why, size_t whylen)
+{
+	struct entry	check;
+
+	if (entry_decode(ENTRY_JSON, b->data, b->len, &check, why,
+	    whylen) == -1)
+		return -1;
+	entry_free(&check);
+	return 0;
+}
+
+/* Append "; " and a note to err (the lenient path says all it did). */
+static void __attribute__((format(printf, 3, 4)))
+enqueue_note(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+	size_t	n = strlen(err);
+
+	if (n > 0 && n + 2 < errlen) {
+		memcpy(err + n, "; ", 3);
+		n += 2;
+	}
+	if (n + 1 >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
 }
 
 int
@@ -70,33 +119,40 @@ hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 	static unsigned long	 counter;
 	struct pbuf		 b = { 0 };
 	char			 seq[64], stamp[32], path[PATH_MAX];
-	char			 tmp[PATH_MAX], dst[PATH_MAX];
+	char			 tmp[PATH_MAX], dst[PATH_MAX], why[256];
 	struct timespec		 ts[2];
 	uint64_t		 ns = now_wall_ns();
 	size_t			 i;
-	int			 fd = -1, saved, ret = -1;
+	int			 fd = -1, saved, ret = -1, priority = e->priority;
 
-	if (e->priority < 1 || e->priority > 10) {
-		snprintf(err, errlen, "priority %d is not in 1..10",
-		    e->priority);
+	if (errlen > 0)
+		err[0] = '\0';
+	if (e->sql == NULL) {
+		snprintf(err, errlen, "sql is missing");
 		errno = EINVAL;
 		return -1;
 	}
-	if (e->sql == NULL || e->sql[strspn(e->sql, " \t\r\n;")] == '\0') {
+	if (priority < 1 || priority > 10) {
+		if (!e->lenient) {
+			snprintf(err, errlen, "priority %d is not in 1..10",
+			    e->priority);
+			errno = EINVAL;
+			return -1;
+		}
+		priority = priority < 1 ? 1 : 10;
+		enqueue_note(err, errlen, "priority %d is not in 1..10: "
+		    "queued at %d", e->priority, priority);
+	}
+	if (!e->lenient && e->sql[strspn(e->sql, " \t\r\n;")] == '\0') {
 		snprintf(err, errlen, "sql is empty");
 		errno = EINVAL;
 		return -1;
 	}
-	if (!utf8_valid(e->sql, strlen(e->sql))) {
-		snprintf(err, errlen, "sql is not valid UTF-8");
-		errno = EINVAL;
-		return -1;
-	}
 	for (i = 0; i < e->nparams; i++)
-		if (e->params[i].type == ENTRY_PARAM_TEXT &&
-		    !utf8_valid(e->params[i].p, e->params[i].len)) {
-			snprintf(err, errlen, "param %zu is not valid UTF-8",
-			    i + 1);
+		if (e->params[i].type == ENTRY_PARAM_BLOB) {
+			/* As text it would change type and end at a NUL. */
+			snprintf(err, errlen, "param %zu is a blob, which a "
+			    "JSON entry cannot carry", i + 1);
 			errno = EINVAL;
 			return -1;
 		}
@@ -105,28 +161,36 @@ hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 	snprintf(seq, sizeof(seq), "%llu_%ld_%lu", (unsigned long long)ns,
 	    (long)getpid(), ++counter);
 	now_iso8601(stamp, ns);
-	if (snprintf(name, namelen, "%d_%s.json", e->priority, seq) >=
+	if (snprintf(name, namelen, "%d_%s.json", priority, seq) >=
 	    (int)namelen) {
 		snprintf(err, errlen, "name buffer too small");
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	enqueue_json(&b, e, seq, stamp);
+	enqueue_json(&b, e, priority, seq, stamp, false);
 	/* What hqd would refuse is refused here, before anything is
-	 * written: the producer hears of it, not a dead letter. */
-	{
-		struct entry	check;
-		char		why[256];
-
-		if (entry_decode(ENTRY_JSON, b.data, b.len, &check, why,
-		    sizeof(why)) == -1) {
+	 * written: the producer hears of it, not a dead letter. A lenient
+	 * producer (a hook that ignores return codes) would hear of it and
+	 * lose the write: it gets the dead letter, with its reason. */
+	if (enqueue_check(&b, why, sizeof(why)) == -1) {
+		if (!e->lenient) {
 			snprintf(err, errlen, "entry would not decode: %s%s",
 			    why, e->metadata ? " (check --metadata)" : "");
 			pbuf_free(&b);
 			errno = EINVAL;
 			return -1;
 		}
-		entry_free(&check);
+		/* Every other value is written by us as valid JSON: a
+		 * syntax error can only be the metadata's. */
+		if (e->metadata != NULL && strncmp(why, "json:", 5) == 0) {
+			enqueue_note(err, errlen, "metadata is not JSON (%s): "
+			    "kept as a JSON string", why);
+			b.len = 0;
+			enqueue_json(&b, e, priority, seq, stamp, true);
+		}
+		if (enqueue_check(&b, why, sizeof(why)) == -1)
+			enqueue_note(err, errlen, "queued anyway, hqd will "
+			    "move it to failed/: %s", why);
 	}
 	snprintf(tmp, sizeof(tmp), "%s/%s/.%s", root, HQ_DIR_TMP, name);
 	snprintf(dst, sizeof(dst), "%s/%s/%s", root, HQ_DIR_PENDING, name);

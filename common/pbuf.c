@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pbuf.c: growable byte buffers. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +51,18 @@ pbuf_printf(struct pbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void
-pbuf_json_str(struct pbuf *b, const char *s)
+/*
+ * One JSON string literal for both writers. Quotes, backslashes and control
+ * characters are escaped and UTF-8 is copied; a byte that starts no UTF-8
+ * sequence is either replaced by U+FFFD (raw false: the document must be
+ * strict JSON, as a display is) or copied as it is (raw true: an entry,
+ * which carries bytes; docs/formats.md).
+ */
+static void
+pbuf_json_lit(struct pbuf *b, const char *s, size_t left, bool raw)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 left = strlen(s), n;
+	size_t			 n;
 
 	pbuf_add(b, "\"", 1);
 	while (left > 0) {
@@ -67,7 +75,7 @@ pbuf_json_str(struct pbuf *b, const char *s)
 			p += n;
 			left -= n;
 			continue;
-		} else if (n == 0)	/* not UTF-8 (a path, say): U+FFFD */
+		} else if (n == 0 && !raw)	/* a path, say: U+FFFD */
 			pbuf_add(b, "\\ufffd", 6);
 		else
 			pbuf_add(b, p, 1);
@@ -75,6 +83,18 @@ pbuf_json_str(struct pbuf *b, const char *s)
 		left--;
 	}
 	pbuf_add(b, "\"", 1);
+}
+
+void
+pbuf_json_str(struct pbuf *b, const char *s)
+{
+	pbuf_json_lit(b, s, strlen(s), false);
+}
+
+void
+pbuf_json_bytes(struct pbuf *b, const char *s, size_t len)
+{
+	pbuf_json_lit(b, s, len, true);
 }
 
 void

@@ -15,8 +15,13 @@ void	pbuf_reserve(struct pbuf *b, size_t more);
 void	pbuf_add(struct pbuf *b, const void *p, size_t len);
 void	pbuf_printf(struct pbuf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* Append s as a JSON string literal, quotes included. */
+/* Append s as a JSON string literal, quotes included; strict JSON: a
+ * byte that is not UTF-8 becomes U+FFFD. For documents others parse. */
 void	pbuf_json_str(struct pbuf *b, const char *s);
+/* Append s[0..len) as a JSON string literal the way entries carry bytes:
+ * bytes that are not UTF-8 stay as they are, so hq's entry reader gives
+ * back exactly s (docs/formats.md); NULs are escaped. For entries only. */
+void	pbuf_json_bytes(struct pbuf *b, const char *s, size_t len);
 void	pbuf_free(struct pbuf *b);
 
 #endif

@@ -45,6 +45,32 @@ struct report_totals {
 };
 void	report_totals(const struct seg *sg, struct report_totals *t);
 
+/*
+ * The old worker's stats.json object, {"enqueued","processed","failed",
+ * "retried","direct"}, cumulative across hqd's restarts (the segment's
+ * counters start at 0 with each hqd): processed, failed and retried are
+ * the totals hqd started from (the segment header's legacy_*, or, with
+ * no hqd, the file's) plus the segment's counters (processed counts
+ * duplicates too: an entry the ledger already had was applied, by an
+ * earlier life; failed counts poison entries). enqueued is processed +
+ * failed + queued, so it never goes back; direct is the shell library's
+ * count of USE_QUEUE=false writes.
+ */
+struct report_legacy {
+	uint64_t	enqueued, processed, failed, retried, direct;
+};
+/* sg NULL: the daemon is down, base gives the totals. queued: entries in
+ * pending/ and processing/ now. */
+void	report_legacy(struct report_legacy *out, const struct seg *sg,
+	    const struct report_legacy *base, uint64_t queued, uint64_t direct);
+void	report_legacy_json(struct pbuf *out, const struct report_legacy *l);
+/* Read rootfd's stats.json (hq's one line, or the old worker's, which jq
+ * may have spread over lines) into *l. 0; -1 with errno when it cannot be
+ * read (ENOENT: none), EINVAL when it is not that object (*l zeroed). */
+int	report_legacy_read(int rootfd, struct report_legacy *l);
+/* The shell library's direct writes: one byte each in rootfd's .direct. */
+uint64_t report_legacy_direct(int rootfd);
+
 /* The health verdict of `hqctl health` and /healthz, one definition:
  * not draining, heartbeat fresh (monotonic), every worker running and none
  * stuck starting, the watcher up (no polling fallback). now_mono_ns: the

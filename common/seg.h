@@ -18,7 +18,7 @@
 #include "common/hq.h"
 
 #define HQ_SEG_MAGIC		0x3147455351480000ULL	/* "\0\0HQSEG1" */
-#define HQ_SEG_VERSION		2
+#define HQ_SEG_VERSION		3
 #define HQ_SEG_SLOTS		HQ_MAX_WORKERS
 #define HQ_SEG_PRIORITIES	10
 #define HQ_SEG_PATH		256
@@ -103,6 +103,14 @@ struct seg_header {
 	char			db[HQ_SEG_PATH];
 	_Atomic uint32_t	ready;		/* release-stored last */
 	uint32_t		nworkers;	/* configured */
+	/* Also fixed before ready (here, not above, so that the offsets
+	 * of root and ready stay): the cumulative totals of stats.json when
+	 * hqd started (as hqd, or the old worker, left the file).
+	 * stats.json adds hqd's counters to them, so it goes on counting
+	 * across restarts as the old one did. */
+	uint64_t		legacy_processed;
+	uint64_t		legacy_failed;
+	uint64_t		legacy_retried;
 	/* written by the supervisor while it runs */
 	seg_u64			mode;		/* enum seg_mode */
 	seg_u64			polling;	/* enum seg_polling */

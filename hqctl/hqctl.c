@@ -21,6 +21,7 @@
 #include "common/enqueue.h"
 #include "common/fd.h"
 #include "common/hq.h"
+#include "common/log.h"
 #include "common/now.h"
 #include "common/pbuf.h"
 #include "common/queue.h"
@@ -44,14 +45,20 @@ usage(FILE *f)
 	    "       hqctl --help | --version\n"
 	    "\n"
 	    "commands:\n"
-	    "  stats [--json|--prometheus] [--watch SECONDS]\n"
-	    "        counters and queue depths; exit 69 when hqd is down\n"
+	    "  stats [--json|--prometheus|--legacy] [--watch SECONDS]\n"
+	    "        counters and queue depths; exit 69 when hqd is down.\n"
+	    "        --legacy: the old worker's stats.json object, whose\n"
+	    "        counts go on across hqd's restarts\n"
 	    "  enqueue [--priority N] [--op NAME] [--id ID] [--metadata JSON]\n"
 	    "          [--param TEXT]... [--int N] [--real X] [--null]\n"
-	    "          [--sync|--no-sync] SQL|-\n"
+	    "          [--sync|--no-sync] [--lenient] SQL|-\n"
 	    "        queue one entry (SQL '-' reads stdin); prints its name.\n"
 	    "        The file is fsynced before its rename; --sync also syncs\n"
-	    "        pending/, --no-sync skips both (the old library's way)\n"
+	    "        pending/, --no-sync skips both (the old library's way).\n"
+	    "        --lenient (the shell library's): a bad priority is\n"
+	    "        clamped (5 if not a number), metadata that is not JSON\n"
+	    "        is kept as a string, an entry hqd would refuse is queued\n"
+	    "        to land in failed/ with its reason; warnings on stderr\n"
 	    "  health  exit 0 when hqd, its workers and its watcher are alive\n"
 	    "        and the heartbeat is fresh; else one line saying why\n"
 	    "  failed [--json]\n"
@@ -98,7 +105,32 @@ hqctl_resolve(struct hqctl *c)
 
 /* --- stats ------------------------------------------------------------ */
 
-enum hqctl_format { FMT_TABLE, FMT_JSON, FMT_PROM };
+enum hqctl_format { FMT_TABLE, FMT_JSON, FMT_PROM, FMT_LEGACY };
+
+/* The old stats.json object, as hqd writes it: from the segment and the
+ * totals it started from, or with hqd down from the file it left. */
+static void
+hqctl_legacy(struct hqctl *c, const struct seg *sg,
+    const struct report_dirs *d, struct pbuf *out)
+{
+	struct report_legacy	base, l;
+	uint64_t		queued, direct = 0;
+	int			fd;
+
+	memset(&base, 0, sizeof(base));
+	if ((fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		if (sg == NULL)
+			(void)report_legacy_read(fd, &base);
+		direct = report_legacy_direct(fd);
+		close(fd);
+	}
+	if (sg != NULL)
+		queued = SEG_GET(sg->h.queue_size) + SEG_GET(sg->h.processing);
+	else
+		queued = d->valid ? d->pending + d->processing : 0;
+	report_legacy(&l, sg, &base, queued, direct);
+	report_legacy_json(out, &l);
+}
 
 static int
 hqctl_stats_once(struct hqctl *c, enum hqctl_format fmt, bool clear)
@@ -135,6 +167,9 @@ hqctl_stats_once(struct hqctl *c, enum hqctl_format fmt, bool clear)
 	case FMT_TABLE:
 		report_table(&out, st == SEG_OK ? &sg : NULL, &d, now);
 		break;
+	case FMT_LEGACY:
+		hqctl_legacy(c, st == SEG_OK ? &sg : NULL, &d, &out);
+		break;
 	}
 	if (clear)
 		fputs("\033[H\033[2J", stdout);
@@ -151,6 +186,7 @@ hqctl_stats(struct hqctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'p' },
+		{ "legacy", no_argument, NULL, 'l' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -161,10 +197,13 @@ hqctl_stats(struct hqctl *c, int argc, char **argv)
 	int			ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "jpw:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jplw:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			fmt = FMT_JSON;
+			break;
+		case 'l':
+			fmt = FMT_LEGACY;
 			break;
 		case 'p':
 			fmt = FMT_PROM;
@@ -259,6 +298,35 @@ hqctl_read_stdin(void)
 	return b.data;
 }
 
+/*
+ * --priority's value into *prio: 0, or -1 when it is not an integer in
+ * 1..10. Lenient (the old library queued anything), an integer out of
+ * range is left to hq_enqueue() to clamp and say so, and what is not an
+ * integer becomes the default, 5: returns 1 then, for a warning.
+ */
+static int
+hqctl_priority(const char *arg, bool lenient, int *prio)
+{
+	char	*end;
+	long	 l;
+
+	errno = 0;
+	l = strtol(arg, &end, 10);
+	if (*end == '\0' && end != arg) {
+		if (errno == ERANGE || l < INT_MIN || l > INT_MAX)
+			l = l < 0 ? INT_MIN : INT_MAX;
+		if ((l >= 1 && l <= 10) || lenient) {
+			*prio = (int)l;
+			return 0;
+		}
+		return -1;
+	}
+	if (!lenient)
+		return -1;
+	*prio = 5;
+	return 1;
+}
+
 static int
 hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 {
@@ -273,32 +341,27 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		{ "null", no_argument, NULL, 'N' },
 		{ "sync", no_argument, NULL, 's' },
 		{ "no-sync", no_argument, NULL, 'n' },
+		{ "lenient", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hq_enqueue	 e = { .priority = 5 };
 	struct entry_param	*params;
 	char			 name[256], err[512], *end, *input = NULL;
-	long			 l;
-	int			 ch, rc = 0;
+	const char		*prio = NULL;
+	int			 ch, rc = 0, defaulted = 0;
 
 	params = xcalloc((size_t)argc, sizeof(*params));
 	e.params = params;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:Nsnh", opts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:NsnLh", opts,
+	    NULL)) != -1) {
 		struct entry_param *p = &params[e.nparams];
 
 		switch (ch) {
 		case 'p':
-			errno = 0;
-			l = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || l < 1 || l > 10) {
-				rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' "
-				    "is not an integer in 1..10", optarg);
-				goto out;
-			}
-			e.priority = (int)l;
+			/* Read once the options are: --lenient may follow. */
+			prio = optarg;
 			break;
 		case 'o':
 			e.operation = optarg;
@@ -347,6 +410,9 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		case 'n':
 			e.no_sync = true;
 			break;
+		case 'L':
+			e.lenient = true;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -354,6 +420,12 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 			rc = HQ_EX_USAGE;
 			goto out;
 		}
+	}
+	if (prio != NULL && (defaulted = hqctl_priority(prio, e.lenient,
+	    &e.priority)) == -1) {
+		rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' is not an "
+		    "integer in 1..10", prio);
+		goto out;
 	}
 	if (optind != argc - 1) {
 		rc = hqctl_err(HQ_EX_USAGE, "enqueue: exactly one SQL argument "
@@ -378,6 +450,13 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		    "enqueue: %s", err);
 		goto out;
 	}
+	/* Lenient warnings go to stderr, timestamped: the shell library
+	 * appends hqctl's stderr to worker.log, beside hqd's lines. */
+	if (defaulted)
+		log_warnx("%s: priority '%s' is not an integer: queued at 5",
+		    name, prio);
+	if (err[0] != '\0')
+		log_warnx("%s: %s", name, err);
 	printf("%s\n", name);
 out:
 	free(input);
@@ -630,6 +709,7 @@ main(int argc, char **argv)
 	int		 ch, rc = 0;
 
 	memset(&c, 0, sizeof(c));
+	log_init("hqctl", LOG_LEVEL_INFO);
 	config_defaults(&c.cfg);
 	if (config_from_env(&c.cfg, NULL, err, sizeof(err)) == -1) {
 		rc = hqctl_err(HQ_EX_CONFIG, "%s", err);

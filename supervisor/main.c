@@ -376,8 +376,10 @@ main_pidfile(struct sup *s)
 		if (s->pidfd == -1)
 			exit(HQ_EX_TEMPFAIL);
 		/* We ran, lost our pid file, and an older hqd took the new
-		 * one: two must not apply; we leave. */
+		 * one: two must not apply; we leave (and leave stats.json
+		 * to it). */
 		s->exit_code = HQ_EX_TEMPFAIL;
+		s->lock_lost = true;
 		signals_drain(s, "root taken by an older hqd");
 		return;
 	}

@@ -22,6 +22,37 @@
 #include "supervisor/sup.h"
 
 static void	stats_tick_cb(struct ev_loop *, ev_timer *, int);
+static void	stats_legacy_write(struct sup *, bool);
+
+/*
+ * The old tools' files, before the segment is published: stats.json's
+ * totals are where this hqd's counters start from (the file is
+ * cumulative, as the old worker's was: written by the last hqd at its
+ * exit, or by the old worker itself when hq takes over its root), and
+ * .seq, the old library's sequence file, which hq does not use but the
+ * old queue-init.sh --verify checks, exists.
+ */
+static void
+stats_legacy_start(struct sup *s)
+{
+	struct report_legacy	l;
+	int			fd;
+
+	if (report_legacy_read(s->q.rootfd, &l) == -1 && errno != ENOENT)
+		log_warnx("%s/stats.json: %s: its totals start from 0",
+		    s->q.root, errno == EINVAL ? "not the old stats object" :
+		    strerror(errno));
+	s->seg->h.legacy_processed = l.processed;
+	s->seg->h.legacy_failed = l.failed;
+	s->seg->h.legacy_retried = l.retried;
+	if ((fd = openat(s->q.rootfd, ".seq", O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0640)) != -1) {
+		if (fd_write_full(fd, "0\n", 2) == -1)
+			log_warn("write %s/.seq", s->q.root);
+		close(fd);
+	} else if (errno != EEXIST)
+		log_warn("create %s/.seq", s->q.root);
+}
 
 int
 stats_start(struct sup *s, char *err, size_t errlen)
@@ -35,6 +66,7 @@ stats_start(struct sup *s, char *err, size_t errlen)
 	if ((s->seg = seg_create(s->seg_name, s->q.root, s->cfg.db,
 	    s->cfg.workers, err, errlen)) == NULL)
 		return -1;
+	stats_legacy_start(s);
 	SEG_SET(s->seg->h.heartbeat_interval_ms, s->cfg.heartbeat_interval_ms);
 	SEG_SET(s->seg->h.heartbeat_ns, now_wall_ns());
 	SEG_SET(s->seg->h.heartbeat_mono_ns, now_mono_ns());
@@ -60,6 +92,8 @@ stats_stop(struct sup *s)
 	if (s->seg == NULL)
 		return;
 	ev_timer_stop(s->loop, &s->tick_timer);
+	/* Last, the totals at exit: the next hqd starts from them. */
+	stats_legacy_write(s, true);
 	pbuf_free(&s->legacy);
 	if (!seg_destroy(s->seg, s->seg_name))
 		log_warnx("stats segment %s is another hqd's now: left in "
@@ -162,33 +196,55 @@ stats_write(struct sup *s, const char *name, const struct pbuf *out,
 	return 0;
 }
 
-/* The old worker's stats.json, same keys, for scripts that read it. */
+/*
+ * The old worker's stats.json, same keys, for scripts that read it
+ * (report_legacy() says what each counts). Rewritten with the heartbeat
+ * when it changed, and at exit (final) with its data synced: it carries
+ * the totals into the next hqd. Entries queued are the index's while
+ * running; the drain empties the index, so then they are counted in the
+ * directories.
+ */
 static void
-stats_legacy(struct sup *s, struct pbuf *out)
+stats_legacy_write(struct sup *s, bool final)
 {
-	struct report_totals	t;
+	struct report_legacy	l;
+	struct report_dirs	d;
+	struct pbuf		out = { 0 };
 	struct stat		st;
+	uint64_t		queued;
 
-	report_totals(s->seg, &t);
-	out->len = 0;
-	pbuf_printf(out, "{\"enqueued\":%llu,\"processed\":%llu,"
-	    "\"failed\":%llu,\"retried\":%llu,\"direct\":%lld}\n",
-	    (unsigned long long)(t.applied + t.failed + t.duplicates +
-	    SEG_GET(s->seg->h.queue_size) + SEG_GET(s->seg->h.processing)),
-	    (unsigned long long)t.applied, (unsigned long long)t.failed,
-	    (unsigned long long)t.retried,
-	    fstatat(s->q.rootfd, ".direct", &st, 0) == 0 ?
-	    (long long)st.st_size : 0LL);
+	/* Another hqd holds the root (our lock file was removed): the
+	 * file is its own now. */
+	if (s->lock_lost)
+		return;
+	if (s->phase == SUP_RUNNING && !final)
+		queued = SEG_GET(s->seg->h.queue_size) +
+		    SEG_GET(s->seg->h.processing);
+	else
+		queued = report_count_dirs(s->q.root, &d) == 0 ?
+		    d.pending + d.processing : 0;
+	report_legacy(&l, s->seg, NULL, queued,
+	    report_legacy_direct(s->q.rootfd));
+	report_legacy_json(&out, &l);
 	/* It has no timestamp: an idle queue leaves it unchanged, and a
 	 * rewrite would be five system calls per tick for nothing. */
-	if (out->len == s->legacy.len && memcmp(out->data, s->legacy.data,
-	    out->len) == 0 && fstatat(s->q.rootfd, "stats.json", &st,
-	    AT_SYMLINK_NOFOLLOW) == 0)
-		return;
-	if (stats_write(s, "stats.json", out, 2) == -1)
-		return;
+	if (!final && out.len == s->legacy.len && memcmp(out.data,
+	    s->legacy.data, out.len) == 0 && fstatat(s->q.rootfd,
+	    "stats.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		goto out;
+	if (final) {
+		if (fd_write_atomic(s->q.rootfd, "stats.json", out.data,
+		    out.len, 0644, FD_SYNC_FILE) == -1)
+			log_warn("write %s/stats.json: the next hqd counts "
+			    "from the last one written", s->q.root);
+		goto out;
+	}
+	if (stats_write(s, "stats.json", &out, 2) == -1)
+		goto out;
 	s->legacy.len = 0;
-	pbuf_add(&s->legacy, out->data, out->len);
+	pbuf_add(&s->legacy, out.data, out.len);
+out:
+	pbuf_free(&out);
 }
 
 static void
@@ -208,8 +264,8 @@ stats_heartbeat(struct sup *s)
 	 * heartbeat is a display, rewritten every interval, and an fsync
 	 * would cost the idle supervisor a blocking wait per tick. */
 	stats_write(s, HQ_HEARTBEAT_FILE, &out, 1);
-	stats_legacy(s, &out);
 	pbuf_free(&out);
+	stats_legacy_write(s, false);
 }
 
 void

@@ -65,6 +65,7 @@ struct sup {
 	struct queue		 q;
 	int			 lockfd;	/* the root directory, flocked */
 	int			 pidfd;		/* ROOT/.hqd.lock */
+	bool			 lock_lost;	/* another hqd holds the root */
 	enum sup_phase		 phase;
 	int			 exit_code;
 	bool			 polling;	/* mode: polling, not inotify */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `cmake --install` puts every file where a packager expects it: hqd in
-# sbin, hqctl in bin, the shell library in share/hq, the man pages in
-# share/man/manN, the systemd unit (naming the installed hqd), tmpfiles.d
-# and sysusers.d under lib; once with --prefix, once with DESTDIR.
+# sbin, hqctl in bin, the shell library and queue-worker.sh in share/hq,
+# the man pages in share/man/manN, the systemd unit (naming the installed
+# hqd), tmpfiles.d and sysusers.d under lib; once with --prefix, once with
+# DESTDIR.
 . "$(dirname "$0")/lib.sh"
 need cmake
 B=${HQ_BINARY_DIR:?}
@@ -10,7 +11,8 @@ B=${HQ_BINARY_DIR:?}
 P=$D_T/p
 cmake --install "$B" --prefix "$P" >"$D_T/install.log" 2>&1 ||
     fail "cmake --install: $(tail -n 5 "$D_T/install.log")"
-want=(sbin/hqd bin/hqctl share/hq/queue-lib.sh lib/systemd/system/hqd.service
+want=(sbin/hqd bin/hqctl share/hq/queue-lib.sh share/hq/queue-worker.sh
+    lib/systemd/system/hqd.service
     lib/tmpfiles.d/hq.conf lib/sysusers.d/hq.conf)
 if [ -f "$B/docs/man/hqd.8" ]; then
 	want+=(share/man/man8/hqd.8 share/man/man1/hqctl.1 share/man/man7/hq-queue.7)
@@ -21,6 +23,7 @@ for f in "${want[@]}"; do
 	[ -f "$P/$f" ] || fail "$f not installed"
 done
 [ -x "$P/sbin/hqd" ] && [ -x "$P/bin/hqctl" ] || fail "binaries not executable"
+[ -x "$P/share/hq/queue-worker.sh" ] || fail "queue-worker.sh not executable"
 "$P/sbin/hqd" --version >/dev/null || fail "installed hqd does not run"
 "$P/bin/hqctl" --version >/dev/null || fail "installed hqctl does not run"
 grep -qx "ExecStart=$P/sbin/hqd" "$P/lib/systemd/system/hqd.service" ||

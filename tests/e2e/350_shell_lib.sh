@@ -30,43 +30,7 @@ done
 export QUEUE_BASE_DIR=$ROOT HIVE_DB=$DB HQD HQCTL
 unset USE_QUEUE QUEUE_WORKER_LOG HQ_QUEUE_LIB_LOADED
 
-# t3_lib_hqd: pids of hqd supervisors on this root (argv has --root
-# $ROOT; workers are "hqd -W ..."), zombies aside.
-t3_lib_hqd() {
-	local p
-	for p in $(perl -e '
-		my $root = shift;
-		opendir(my $d, "/proc") or die;
-		for my $pid (grep { /^\d+$/ } readdir $d) {
-			open(my $f, "<", "/proc/$pid/cmdline") or next;
-			my @a = split /\0/, do { local $/; <$f> };
-			for my $i (0 .. $#a - 1) {
-				if ($a[$i] eq "--root" && $a[$i + 1] eq $root) {
-					print "$pid\n";
-					last;
-				}
-			}
-		}' "$ROOT"); do
-		hq_gone "$p" || echo "$p"
-	done
-}
-t3_lib_cleanup() {
-	local rc=$? p
-	set +e
-	for p in $(t3_lib_hqd); do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $(seq 1 100); do
-		[ -z "$(t3_lib_hqd)" ] && break
-		sleep 0.05
-	done
-	for p in $(t3_lib_hqd); do
-		kill -KILL "$p" 2>/dev/null
-	done
-	(exit "$rc")
-	t3_cleanup
-}
-trap t3_lib_cleanup EXIT
+t3_lib_trap
 
 cat >"$T/shell.sh" <<'EOF'
 # One producer: the old API, NCALL calls, 6 of each kind.
@@ -142,35 +106,32 @@ assert_eq "$(hq_sql "SELECT session_id, log_level, message, data FROM session_lo
 assert_eq "$(hq_count failed)" 0 "failed/"
 
 # The old helpers, from a fresh shell.
-lib() {
-	bash -c 'source "$HQ_QUEUE_LIB"; "$@"' lib "$@"
-}
 export HQ_QUEUE_LIB
-assert_eq "$(lib queue_size)" 0 "queue_size"
-assert_eq "$(lib queue_stats_get)" \
+assert_eq "$(t3_lib queue_size)" 0 "queue_size"
+assert_eq "$(t3_lib queue_stats_get)" \
 	"{\"enqueued\":$((NSH * NCALL)),\"processed\":$((NSH * NCALL)),\"failed\":0,\"retried\":0,\"direct\":0}" \
 	"queue_stats_get"
-lib queue_worker_is_running || fail "queue_worker_is_running with hqd up"
+t3_lib queue_worker_is_running || fail "queue_worker_is_running with hqd up"
 mapfile -t workers < <(pgrep -P "$LIB_PID" || true)
-lib queue_stop_worker || fail "queue_stop_worker"
+t3_lib queue_stop_worker || fail "queue_stop_worker"
 hq_wait 10 "hqd to exit after queue_stop_worker" hq_gone "$LIB_PID"
 hq_wait 10 "its workers to exit" hq__all_gone "${workers[@]}"
 [ -z "$(t3_lib_hqd)" ] || fail "hqd left after queue_stop_worker: $(t3_lib_hqd)"
-if lib queue_worker_is_running; then
+if t3_lib queue_worker_is_running; then
 	fail "queue_worker_is_running with hqd stopped"
 fi
 [ ! -e "/dev/shm$(t3_seg_name "$ROOT")" ] || fail "segment left after queue_stop_worker"
 
 # USE_QUEUE=false: straight to the database, no hqd started.
 if command -v sqlite3 >/dev/null 2>&1; then
-	(export USE_QUEUE=false; lib queue_db_write \
+	(export USE_QUEUE=false; t3_lib queue_db_write \
 		"INSERT INTO w(shell, i, how) VALUES (0, 0, 'direct');") ||
 		fail "queue_db_write with USE_QUEUE=false"
 	assert_eq "$(hq_sql "SELECT count(*) FROM w WHERE how = 'direct'")" 1 \
 		"direct write"
 	assert_eq "$(hq_count_entries pending)" 0 "pending/ after a direct write"
 	[ -z "$(t3_lib_hqd)" ] || fail "USE_QUEUE=false started hqd"
-	t3_assert_match "$(lib queue_stats_get)" '"direct":1}$' "direct count"
+	t3_assert_match "$(t3_lib queue_stats_get)" '"direct":1}$' "direct count"
 else
 	note "SKIP USE_QUEUE=false: no sqlite3 command"
 fi

@@ -275,3 +275,55 @@ t3_done() {
 		fail "${#T3_FAILS[@]} check(s) failed: $(printf '[%s] ' "${T3_FAILS[@]}")"
 	fi
 }
+
+# --- the shell library's tests (350-359) ------------------------------------
+# They let the library start hqd itself (as hooks do), so its pid is not
+# HQ_PID: t3_lib_trap makes t3_lib_cleanup the EXIT trap, which stops
+# every hqd on $ROOT, then runs t3_cleanup.
+
+# t3_lib_hqd: pids of hqd supervisors on this root (argv has --root
+# $ROOT; workers are "hqd -W ..."), zombies aside.
+t3_lib_hqd() {
+	local p
+	for p in $(perl -e '
+		my $root = shift;
+		opendir(my $d, "/proc") or die;
+		for my $pid (grep { /^\d+$/ } readdir $d) {
+			open(my $f, "<", "/proc/$pid/cmdline") or next;
+			my @a = split /\0/, do { local $/; <$f> };
+			for my $i (0 .. $#a - 1) {
+				if ($a[$i] eq "--root" && $a[$i + 1] eq $root) {
+					print "$pid\n";
+					last;
+				}
+			}
+		}' "$ROOT"); do
+		hq_gone "$p" || echo "$p"
+	done
+}
+t3_lib_cleanup() {
+	local rc=$? p
+	set +e
+	for p in $(t3_lib_hqd); do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $(seq 1 100); do
+		[ -z "$(t3_lib_hqd)" ] && break
+		sleep 0.05
+	done
+	for p in $(t3_lib_hqd); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	(exit "$rc")
+	t3_cleanup
+}
+
+t3_lib_trap() {
+	trap t3_lib_cleanup EXIT
+}
+
+# t3_lib FUNCTION [ARGS...]: a fresh bash (a hook) sources the library
+# under `set -u` and calls FUNCTION; its status is the call's.
+t3_lib() {
+	bash -uc 'source "$HQ_QUEUE_LIB"; "$@"' lib "$@"
+}

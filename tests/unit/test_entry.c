@@ -17,6 +17,8 @@
 #include <msgpack.h>
 
 #include "common/entry.h"
+#include "common/pbuf.h"
+#include "common/utf8.h"
 #include "tests/unit/hqtest.h"
 
 #ifndef HQ_FIXTURES_DIR
@@ -1032,6 +1034,64 @@ test_entry_json_utf8(void)
 	    "json: expected a value at offset 15");
 }
 
+/*
+ * What hq's producers write (pbuf_json_bytes) the reader gives back byte
+ * for byte, whatever the bytes: random strings, biased towards UTF-8 lead
+ * and continuation bytes, quotes, backslashes and control characters, as
+ * sql (no NUL there) and as a parameter (NULs too). pbuf_json_str, for
+ * documents others parse, stays strict: its output is UTF-8.
+ */
+static void
+test_entry_json_bytes_roundtrip(void)
+{
+	static const unsigned char pick[] = {
+		0x00, 0x01, 0x1f, '"', '\\', '/', 'a', 0x7f, 0x80, 0xbf, 0xc0,
+		0xc3, 0xa9, 0xe2, 0x9c, 0x93, 0xed, 0xa0, 0xf0, 0x9f, 0xf4,
+		0xf5, 0xfe, 0xff,
+	};
+	struct entry	 e;
+	struct pbuf	 b = { 0 };
+	char		 s[48], p[48];
+	uint32_t	 x = 2463534242u;
+	size_t		 slen, plen, k;
+	int		 i;
+
+	for (i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		slen = 1 + x % (sizeof(s) - 1);
+		plen = (x >> 8) % sizeof(p);
+		for (k = 0; k < slen; k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			s[k] = (char)(x & 1 ? pick[x % sizeof(pick)] : x >> 8);
+			if (s[k] == '\0')
+				s[k] = 'x';
+		}
+		s[0] = 'x';	/* blank SQL is refused */
+		for (k = 0; k < plen; k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			p[k] = (char)(x & 1 ? pick[x % sizeof(pick)] : x >> 8);
+		}
+		b.len = 0;
+		pbuf_add(&b, "{\"sql\":", 7);
+		pbuf_json_bytes(&b, s, slen);
+		pbuf_add(&b, ",\"params\":[", 11);
+		pbuf_json_bytes(&b, p, plen);
+		pbuf_add(&b, "]}", 2);
+		if (test_entry_ok(__LINE__, ENTRY_JSON, b.data, b.len, &e) != 0)
+			break;
+		CHECK_EQ_INT(e.sql_len, slen);
+		CHECK(memcmp(e.sql, s, slen) == 0);
+		CHECK_EQ_INT(e.params[0].len, plen);
+		CHECK(plen == 0 || memcmp(e.params[0].p, p, plen) == 0);
+		entry_free(&e);
+		s[slen] = '\0';
+		b.len = 0;
+		pbuf_json_str(&b, s);
+		CHECK(utf8_valid(b.data, b.len));
+	}
+	pbuf_free(&b);
+}
+
 static void
 test_entry_json_control(void)
 {
@@ -1757,6 +1817,7 @@ static const struct hqtest tests[] = {
 	{ "json_trailing", test_entry_json_trailing },
 	{ "json_repair", test_entry_json_repair },
 	{ "json_utf8", test_entry_json_utf8 },
+	{ "json_bytes_roundtrip", test_entry_json_bytes_roundtrip },
 	{ "json_control", test_entry_json_control },
 	{ "json_unknown_and_duplicates",
 	    test_entry_json_unknown_and_duplicates },

@@ -1561,6 +1561,83 @@ test_health(void)
 	free(sg);
 }
 
+/* ROOT/NAME holds TEXT, replaced. */
+static void
+trep_text(int dirfd, const char *name, const char *text)
+{
+	int	fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644);
+	if (fd == -1 || write(fd, text, strlen(text)) !=
+	    (ssize_t)strlen(text))
+		hqtest_failures++;
+	if (fd != -1)
+		close(fd);
+}
+
+/*
+ * The old stats.json: the totals hqd started from plus the segment's
+ * (duplicates as processed, poison entries as failed), or the file's alone
+ * with hqd down; enqueued = processed + failed + queued. The file is read
+ * as hqd writes it and as jq pretty-printed the old worker's, and refused
+ * when it is not that object.
+ */
+static void
+test_legacy(void)
+{
+	struct report_legacy	 base, l;
+	struct pbuf		 out = { 0 };
+	struct seg		*sg = trep_seg();
+	int			 fd;
+
+	sg->h.legacy_processed = 100;
+	sg->h.legacy_failed = 7;
+	sg->h.legacy_retried = 9;
+	SEG_SET(sg->h.c.poisoned, 1);
+	memset(&base, 0xff, sizeof(base));	/* not used when up */
+	report_legacy(&l, sg, &base, 4, 3);
+	CHECK_EQ_INT(l.processed, 100 + 15 + 1);
+	CHECK_EQ_INT(l.failed, 7 + 2 + 1);
+	CHECK_EQ_INT(l.retried, 9 + 3);
+	CHECK_EQ_INT(l.enqueued, 116 + 10 + 4);
+	CHECK_EQ_INT(l.direct, 3);
+	report_legacy_json(&out, &l);
+	CHECK_EQ_STR(out.data, "{\"enqueued\":130,\"processed\":116,"
+	    "\"failed\":10,\"retried\":12,\"direct\":3}\n");
+
+	REQUIRE((fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1);
+	trep_text(fd, "stats.json", out.data);
+	REQUIRE(report_legacy_read(fd, &base) == 0);
+	CHECK_EQ_INT(base.processed, 116);
+	CHECK_EQ_INT(base.failed, 10);
+	CHECK_EQ_INT(base.retried, 12);
+	report_legacy(&l, NULL, &base, 2, 0);
+	CHECK_EQ_INT(l.enqueued, 116 + 10 + 2);
+	CHECK_EQ_INT(l.processed, 116);
+	trep_text(fd, "stats.json", "{\n  \"enqueued\": 12,\n  \"processed\": "
+	    "10,\n  \"failed\" : 1,\n  \"retried\":4,\n  \"direct\": 0\n}\n");
+	REQUIRE(report_legacy_read(fd, &base) == 0);
+	CHECK_EQ_INT(base.enqueued, 12);
+	CHECK_EQ_INT(base.processed, 10);
+	CHECK_EQ_INT(base.failed, 1);
+	CHECK_EQ_INT(base.retried, 4);
+	trep_text(fd, "stats.json", "{\"enqueued\":1,\"processed\":\"2\","
+	    "\"failed\":0,\"retried\":0}");
+	CHECK(report_legacy_read(fd, &base) == -1 && errno == EINVAL);
+	CHECK_EQ_INT(base.processed, 0);
+	trep_text(fd, "stats.json", "");
+	CHECK(report_legacy_read(fd, &base) == -1 && errno == EINVAL);
+	CHECK(unlinkat(fd, "stats.json", 0) == 0);
+	CHECK(report_legacy_read(fd, &base) == -1 && errno == ENOENT);
+	CHECK_EQ_INT(report_legacy_direct(fd), 0);
+	trep_text(fd, ".direct", "xxx");
+	CHECK_EQ_INT(report_legacy_direct(fd), 3);
+	close(fd);
+	pbuf_free(&out);
+	free(sg);
+}
+
 static const struct hqtest tests[] = {
 	{ "window", test_window },
 	{ "health", test_health },
@@ -1578,6 +1655,7 @@ static const struct hqtest tests[] = {
 	{ "prom_down", test_prom_down },
 	{ "table", test_table },
 	{ "count_dirs", test_count_dirs },
+	{ "legacy", test_legacy },
 };
 
 HQTEST_MAIN(tests)
