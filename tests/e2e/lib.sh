@@ -314,15 +314,33 @@ hq_live_workers() {
 # test can look at a backlog in flight and act (kill a worker) before it
 # moves on. The workers first (caught inside their batches), then hqd
 # (frozen, it can neither respawn nor dispatch), then any worker it
-# spawned in between.
+# spawned in between. The workers the last freeze saw are stopped before
+# anything forks (pgrep): on a loaded machine that fork can take long
+# enough for the workers to drain the backlog the test wanted to catch.
+HQ_FROZEN=()
+hq__child_of_hqd() {
+	local st
+	read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+	st=${st##*) }
+	set -- $st
+	[ "${2:-}" = "$HQ_PID" ]
+}
+
 hq_freeze() {
 	local p
+	for p in "${HQ_FROZEN[@]}"; do
+		# Still hqd's child (a builtin read, no fork): a pid reused by
+		# someone else's process is never stopped.
+		hq__child_of_hqd "$p" && kill -STOP "$p" 2>/dev/null || true
+	done
 	for p in $(hq_live_workers); do
 		kill -STOP "$p" 2>/dev/null || true
 	done
 	kill -STOP "$HQ_PID" 2>/dev/null || true
+	HQ_FROZEN=()
 	for p in $(hq_live_workers); do
 		kill -STOP "$p" 2>/dev/null || true
+		HQ_FROZEN+=("$p")
 	done
 }
 
