@@ -12,7 +12,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#include "common/channel.h"
+#include "supervisor/channel.h"
 #include "common/config.h"
 #include "common/hq.h"
 #include "common/queue.h"

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "common/channel.h"
+#include "supervisor/channel.h"
 #include "common/hq.h"
 #include "common/now.h"
 #include "common/xmalloc.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/channel.h"
+#include "supervisor/channel.h"
 #include "common/fd.h"
 #include "common/hq.h"
 
