@@ -39,14 +39,9 @@ proto_pack_str(msgpack_packer *pk, const char *s)
 
 /* Arity of each body, type included; the decoder insists on it. */
 static const uint32_t proto_arity[HQ_MSG_MAX_] = {
-	[HQ_MSG_HELLO] = 5,
-	[HQ_MSG_CONFIG] = 16,
-	[HQ_MSG_READY] = 3,
-	[HQ_MSG_WORK] = 3,
-	[HQ_MSG_DONE] = 7,
-	[HQ_MSG_PROGRESS] = 3,
-	[HQ_MSG_STOP] = 1,
-	[HQ_MSG_REOPEN] = 1,
+#define HQ_MSG(name, arity, dir, fields)	[HQ_MSG_##name] = arity,
+#include "common/proto.def"
+#undef HQ_MSG
 };
 
 int
@@ -115,6 +110,7 @@ proto_encode(const struct hq_msg *m, struct pbuf *out)
 		break;
 	case HQ_MSG_STOP:
 	case HQ_MSG_REOPEN:
+	case HQ_MSG_NONE_:
 	case HQ_MSG_MAX_:
 		break;
 	}
@@ -320,6 +316,7 @@ proto_decode(const void *body, size_t len, struct hq_msg *m)
 		break;
 	case HQ_MSG_STOP:
 	case HQ_MSG_REOPEN:
+	case HQ_MSG_NONE_:
 	case HQ_MSG_MAX_:
 		break;
 	}
@@ -347,10 +344,9 @@ const char *
 proto_type_name(enum hq_msg_type t)
 {
 	static const char *names[HQ_MSG_MAX_] = {
-		[HQ_MSG_HELLO] = "HELLO", [HQ_MSG_CONFIG] = "CONFIG",
-		[HQ_MSG_READY] = "READY", [HQ_MSG_WORK] = "WORK",
-		[HQ_MSG_DONE] = "DONE", [HQ_MSG_PROGRESS] = "PROGRESS",
-		[HQ_MSG_STOP] = "STOP", [HQ_MSG_REOPEN] = "REOPEN",
+#define HQ_MSG(name, arity, dir, fields)	[HQ_MSG_##name] = #name,
+#include "common/proto.def"
+#undef HQ_MSG
 	};
 
 	if (t <= 0 || t >= HQ_MSG_MAX_)

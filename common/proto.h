@@ -21,18 +21,16 @@
 #define HQ_PROTO_HDR		4
 #define HQ_PROTO_MAX_NAMES	1024
 
+/* A worker's end of its socketpair: the supervisor puts it here before
+ * exec, the worker checks it is a socket. */
+#define WORKER_FD		3
+
+/* The messages: one table, common/proto.def. */
 enum hq_msg_type {
-	HQ_MSG_HELLO = 1,	/* w->s: version, slot, gen, pid */
-	HQ_MSG_CONFIG,		/* s->w: the worker's share of hq_config */
-	HQ_MSG_READY,		/* w->s: slot, gen; configured and idle */
-	HQ_MSG_WORK,		/* s->w: names in pending/, maybe gone; poison:
-				   0, or the worker deaths of a poison entry
-				   to settle without running its SQL */
-	HQ_MSG_DONE,		/* w->s: slot, gen, counts; the batch is over,
-				   the worker is idle */
-	HQ_MSG_PROGRESS,	/* w->s: slot, gen; alive inside a long batch */
-	HQ_MSG_STOP,		/* s->w: finish the batch in hand, exit 0 */
-	HQ_MSG_REOPEN,		/* s->w: reopen the log file */
+	HQ_MSG_NONE_ = 0,
+#define HQ_MSG(name, arity, dir, fields)	HQ_MSG_##name,
+#include "common/proto.def"
+#undef HQ_MSG
 	HQ_MSG_MAX_
 };
 

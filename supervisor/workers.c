@@ -16,7 +16,6 @@
 #include "common/log.h"
 #include "common/now.h"
 #include "supervisor/sup.h"
-#include "worker/worker.h"
 
 static void	workers_child_cb(struct ev_loop *, ev_child *, int);
 static void	workers_respawn_cb(struct ev_loop *, ev_timer *, int);

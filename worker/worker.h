@@ -16,7 +16,6 @@
 #include "common/seg.h"
 #include "worker/sqlapply.h"
 
-#define WORKER_FD		3
 /* Bytes of entries read before a batch is applied and committed: bounds a
  * worker's memory whatever the batch size and entry sizes. */
 #define WORKER_BATCH_BYTES	(8 * 1024 * 1024)

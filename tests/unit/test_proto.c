@@ -130,6 +130,7 @@ test_proto_same(const struct hq_msg *a, const struct hq_msg *b)
 		break;
 	case HQ_MSG_STOP:
 	case HQ_MSG_REOPEN:
+	case HQ_MSG_NONE_:
 	case HQ_MSG_MAX_:
 		break;
 	}
