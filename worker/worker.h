@@ -14,6 +14,7 @@
 #include "common/proto.h"
 #include "common/queue.h"
 #include "common/seg.h"
+#include "worker/sink.h"
 #include "worker/sqlapply.h"
 
 #define WORKER_FD		3
@@ -60,7 +61,8 @@ struct worker {
 	int		 wdirfd;	/* processing/w<slot>/ */
 	uid_t		 euid;		/* entries of this owner are trusted */
 	gid_t		 trust_gid;	/* and of this group (setgid root) */
-	struct sqlapply	 sa;
+	struct sqlapply	 sa;		/* the local sink's connection */
+	struct sink	 sink;		/* where job.c applies */
 	struct seg	*seg;		/* the stats segment, mapped rw */
 	struct seg_slot	*sl;		/* our slot in it: we are its writer */
 	struct pbuf	 rbuf, wbuf;	/* channel scratch */

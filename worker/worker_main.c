@@ -102,6 +102,7 @@ worker_configure(struct worker *w)
 	    (int64_t)w->cfg.memory_limit_mib << 20);
 	w->sa.on_wait = job_on_wait;
 	w->sa.on_wait_arg = w;
+	sink_local(&w->sink, &w->sa);
 }
 
 static void
@@ -113,6 +114,7 @@ worker_cleanup(struct worker *w)
 		entry_free(&w->jobs[i].e);
 	free(w->jobs);
 	free(w->readbuf);
+	w->sink.ops->close(&w->sink);
 	sqlapply_close(&w->sa);
 	free(w->sa.path);
 	if (w->wdirfd != -1)
