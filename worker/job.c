@@ -206,8 +206,13 @@ job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 	if (j->e.repaired)
 		log_info("%s: repaired the old library's stray '}' after "
 		    "metadata", name);
-	j->id = j->e.id != NULL ? xstrdup(j->e.id) :
-	    xstrndup(name, (size_t)(qn.seq + qn.seq_len - name));
+	if (j->e.id != NULL)
+		j->id = xstrdup(j->e.id);
+	else if (w->sink.id_prefix != NULL)
+		j->id = xasprintf("%s/%.*s", w->sink.id_prefix,
+		    (int)(qn.seq + qn.seq_len - name), name);
+	else
+		j->id = xstrndup(name, (size_t)(qn.seq + qn.seq_len - name));
 	j->attempts = j->e.retries > 0 ? (long)j->e.retries : 0;
 	j->state = JOB_READY;
 	*bytes += len;
@@ -545,7 +550,15 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 			now = now_mono_ms();
 			if (SEG_GET(w->sl->wait) != SEG_WAIT_LOCK)
 				wait_t0 = 0;	/* a lock wait starts now */
-			if (wait == SEG_WAIT_DISK) {
+			if (wait == SEG_WAIT_CLUSTER) {
+				/* No leader, or it went mid-batch: the batch
+				 * runs again whole once one answers. */
+				job_wait_state(w, SEG_WAIT_CLUSTER, 0);
+				log_warnx("batch of %zu: %s; waiting for the "
+				    "cluster, retries are not spent", g, err);
+				ms = job_backoff_ms(w, round++,
+				    WORKER_WAIT_MAX_MS);
+			} else if (wait == SEG_WAIT_DISK) {
 				/* Every round: they are seconds apart. */
 				job_wait_state(w, SEG_WAIT_DISK, 0);
 				log_warnx("batch of %zu: %s; waiting for disk "

@@ -14,6 +14,7 @@
 #include "common/proto.h"
 #include "common/queue.h"
 #include "common/seg.h"
+#include "worker/dqsink.h"
 #include "worker/sink.h"
 #include "worker/sqlapply.h"
 
@@ -63,6 +64,7 @@ struct worker {
 	gid_t		 trust_gid;	/* and of this group (setgid root) */
 	struct sqlapply	 sa;		/* the local sink's connection */
 	struct sink	 sink;		/* where job.c applies */
+	struct dqsink	 dq;		/* the dqlite sink, --db dqlite:// */
 	struct seg	*seg;		/* the stats segment, mapped rw */
 	struct seg_slot	*sl;		/* our slot in it: we are its writer */
 	struct pbuf	 rbuf, wbuf;	/* channel scratch */
