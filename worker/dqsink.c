@@ -43,12 +43,24 @@ dqsink_lost(const struct dqsink *d, enum dq_rc rc)
 	    (rc == DQ_EFAIL && dq_code_leader(d->c.code));
 }
 
-/* hq's own statement failed: TEMP; waiting when the cluster is why. */
+/* Another connection (a worker of ours, another hqd) holds the leader's
+ * write lock: a dqlite transaction takes it at its first write, which is
+ * hq's ledger INSERT, not BEGIN. Waiting, as locally. */
+static bool
+dqsink_busy(const struct dqsink *d, enum dq_rc rc)
+{
+	return rc == DQ_EFAIL && ((d->c.sqlite_code & 0xff) == SQLITE_BUSY ||
+	    (d->c.sqlite_code & 0xff) == SQLITE_LOCKED);
+}
+
+/* hq's own statement failed: TEMP; waiting when the cluster or another
+ * writer is why. */
 static enum sqlapply_outcome
 dqsink_temp(struct dqsink *d, enum dq_rc rc, const char *what, char *err,
     size_t errlen)
 {
-	d->wait = dqsink_lost(d, rc) ? SEG_WAIT_CLUSTER : SEG_WAIT_NONE;
+	d->wait = dqsink_lost(d, rc) ? SEG_WAIT_CLUSTER :
+	    dqsink_busy(d, rc) ? SEG_WAIT_LOCK : SEG_WAIT_NONE;
 	if (d->wait != SEG_WAIT_NONE) {
 		dq_close(&d->c);
 		d->ready = false;
@@ -163,7 +175,7 @@ dqsink_stmt_err(struct dqsink *d, enum dq_rc rc, char *err, size_t errlen)
 		d->in_txn = false;
 		return SQLAPPLY_PERM;
 	}
-	if (dqsink_lost(d, rc))
+	if (dqsink_lost(d, rc) || dqsink_busy(d, rc))
 		return dqsink_temp(d, rc, "entry statement", err, errlen);
 	if (rc == DQ_EARG) {
 		snprintf(err, errlen, "dqlite sink: %s", d->c.err);
