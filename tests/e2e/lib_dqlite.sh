@@ -15,6 +15,19 @@ DQ_ADDR=()	# database address of node i
 DQ_API=()	# its HTTP (readiness) address
 DQ_PID=()
 
+# A node may take its time over TERM (hq_cleanup's signal for helpers) or
+# hang in it, outliving the test: the nodes get KILL first. The test's
+# status is kept for hq_cleanup.
+dq__cleanup() {
+	local rc=$? pid
+	for pid in "${DQ_PID[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	(exit "$rc")
+	hq_cleanup
+}
+trap dq__cleanup EXIT
+
 dq__port() {
 	# The kernel's pick of a free loopback port (it could be taken again
 	# before the node binds it; the start then fails and says so).
