@@ -20,7 +20,8 @@ const struct config_option config_options[] = {
 	{ "root", { "QUEUE_BASE_DIR" }, CONFIG_STR, OFF(root), 0, 0, "DIR",
 	  "queue root (default " HQ_DEFAULT_ROOT ")" },
 	{ "db", { "HIVE_DB" }, CONFIG_STR, OFF(db), 0, 0, "FILE",
-	  "SQLite database (default " HQ_DEFAULT_DB ")" },
+	  "SQLite database, or dqlite://HOST:PORT[,...]/NAME (default "
+	  HQ_DEFAULT_DB ")" },
 	{ "workers", { "HQ_WORKERS" }, CONFIG_INT, OFF(workers), 1,
 	  HQ_MAX_WORKERS, "N", "worker processes (default 2)" },
 	{ "batch-size", { "QUEUE_BATCH_SIZE" }, CONFIG_INT, OFF(batch_size),

@@ -28,6 +28,7 @@ static uint64_t	report_age_s(uint64_t now_ns, uint64_t then_ns);
 static const char *const report_waits[] = {
 	[SEG_WAIT_NONE] = "none", [SEG_WAIT_LOCK] = "lock",
 	[SEG_WAIT_DISK] = "disk", [SEG_WAIT_RETRY] = "retry",
+	[SEG_WAIT_CLUSTER] = "cluster",
 };
 
 static const char *
@@ -301,7 +302,8 @@ report_health(const struct seg *sg, uint64_t now, char *msg, size_t len)
 			continue;
 		n += snprintf(msg + n, len - (size_t)n, "; worker %u waiting "
 		    "for %s for %llu s", i, wt == SEG_WAIT_LOCK ?
-		    "the database lock" : "disk space",
+		    "the database lock" : wt == SEG_WAIT_CLUSTER ?
+		    "the dqlite cluster" : "disk space",
 		    (unsigned long long)report_age_s(now_wall_ns(),
 		    SEG_GET(sl->wait_since_ns)));
 		if (wt == SEG_WAIT_LOCK && pid != 0 && (size_t)n < len)

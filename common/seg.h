@@ -42,6 +42,7 @@ enum seg_wait {
 	SEG_WAIT_LOCK,		/* another connection holds the write lock */
 	SEG_WAIT_DISK,		/* the disk is full */
 	SEG_WAIT_RETRY,		/* backing off before a retry */
+	SEG_WAIT_CLUSTER,	/* the dqlite cluster: no leader reachable */
 };
 
 /* What the supervisor knows of a slot. */

@@ -231,6 +231,9 @@ main_check_fs(struct sup *s)
 	size_t		 i, j;
 
 	for (i = 0; i < nitems(path); i++) {
+		/* A cluster's database is no file here: its nodes keep it. */
+		if (i == 1 && dqsink_is_uri(path[i]))
+			continue;
 		if (main_fstype(path[i], &magic) == -1) {
 			log_warn("statfs %s", path[i]);
 			continue;
@@ -545,8 +548,21 @@ main_check_db(struct sup *s)
 {
 	char	 dir[PATH_MAX];
 	sqlite3	*db = NULL;
+	char	*nodes, *name, err[256];
 	int	 rc;
 
+	/* A cluster: the form is checked here, the cluster by the workers
+	 * (down at start, the entries wait for it, see docs/dqlite.md). */
+	if (dqsink_is_uri(s->cfg.db)) {
+		if (dq_parse_uri(s->cfg.db, &nodes, &name, err,
+		    sizeof(err)) == -1) {
+			log_warnx("--db %s: %s", s->cfg.db, err);
+			exit(HQ_EX_CONFIG);
+		}
+		free(nodes);
+		free(name);
+		return;
+	}
 	snprintf(dir, sizeof(dir), "%s", s->cfg.db);
 	if (mkdir(dirname(dir), 0750) == -1 && errno != EEXIST)
 		log_warn("mkdir %s", dir);
@@ -669,7 +685,7 @@ main(int argc, char **argv)
 		sqlite3 *db = NULL;
 
 		/* It must read something, or close has no WAL to fold. */
-		if (sqlite3_open_v2(s.cfg.db, &db, SQLITE_OPEN_READWRITE,
+		if (!dqsink_is_uri(s.cfg.db) && sqlite3_open_v2(s.cfg.db, &db, SQLITE_OPEN_READWRITE,
 		    NULL) == SQLITE_OK) {
 			sqlite3_busy_timeout(db, 1000);
 			sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1",

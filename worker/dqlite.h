@@ -92,6 +92,9 @@ struct dq_client {
 	uint64_t	 round_trips;
 	uint64_t	 connects;
 	uint64_t	 leader_changes;
+	/* Test builds: HQ_FAULT("dqlite_after_commit_sent") once the next
+	 * request is sent, before its answer is read. */
+	bool		 fault_after_send;
 };
 
 /* Split "dqlite://HOST:PORT[,HOST:PORT...]/NAME" into its node list and

@@ -206,8 +206,13 @@ job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 	if (j->e.repaired)
 		log_info("%s: repaired the old library's stray '}' after "
 		    "metadata", name);
-	j->id = j->e.id != NULL ? xstrdup(j->e.id) :
-	    xstrndup(name, (size_t)(qn.seq + qn.seq_len - name));
+	if (j->e.id != NULL)
+		j->id = xstrdup(j->e.id);
+	else if (w->sink.id_prefix != NULL)
+		j->id = xasprintf("%s/%.*s", w->sink.id_prefix,
+		    (int)(qn.seq + qn.seq_len - name), name);
+	else
+		j->id = xstrndup(name, (size_t)(qn.seq + qn.seq_len - name));
 	j->attempts = j->e.retries > 0 ? (long)j->e.retries : 0;
 	j->state = JOB_READY;
 	*bytes += len;
@@ -353,8 +358,8 @@ job_attempt(struct worker *w, struct job *jobs, size_t n, char *err,
 
 again:
 	*blame = JOB_BLAME_ALL;
-	if ((o = sqlapply_open(&w->sa, err, errlen)) != SQLAPPLY_OK ||
-	    (o = sqlapply_begin(&w->sa, err, errlen)) != SQLAPPLY_OK)
+	if ((o = w->sink.ops->open(&w->sink, err, errlen)) != SQLAPPLY_OK ||
+	    (o = w->sink.ops->begin(&w->sink, err, errlen)) != SQLAPPLY_OK)
 		return o;
 	*blame = JOB_BLAME_UNKNOWN;
 	for (i = 0; i < n; i++) {
@@ -365,7 +370,7 @@ again:
 		j->tent = j->state;
 		if (j->state != JOB_READY)
 			continue;
-		o = sqlapply_entry(&w->sa, j->id, &j->e, j->reason,
+		o = w->sink.ops->entry(&w->sink, j->id, &j->e, j->reason,
 		    sizeof(j->reason));
 		job_alive(w);
 		switch (o) {
@@ -379,7 +384,7 @@ again:
 		case SQLAPPLY_PERM:
 			j->state = JOB_FAILED;
 			j->tent = JOB_FAILED;
-			if (w->sa.txn_lost)
+			if (w->sink.ops->txn_lost(&w->sink))
 				goto again;	/* one fewer each time */
 			break;
 		case SQLAPPLY_SUSPECT:
@@ -388,12 +393,12 @@ again:
 				*blame = (long)i;
 			snprintf(err, errlen, "%s", j->reason);
 			j->reason[0] = '\0';
-			sqlapply_rollback(&w->sa);
+			w->sink.ops->rollback(&w->sink);
 			return SQLAPPLY_TEMP;
 		}
 	}
 	HQ_FAULT("before_commit");
-	if ((o = sqlapply_commit(&w->sa, err, errlen)) != SQLAPPLY_OK)
+	if ((o = w->sink.ops->commit(&w->sink, err, errlen)) != SQLAPPLY_OK)
 		return o;
 	job_committed(w, jobs, n);
 	HQ_FAULT("after_commit");
@@ -516,6 +521,7 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 	long		blame;
 	int		round = 0, unknown = 0, ms;
 	bool		full_apart = false, lockwait;
+	enum seg_wait	wait;
 	uint64_t	wait_t0 = 0, logged = 0, now;
 	pid_t		holder;
 	struct hq_msg	m;
@@ -531,19 +537,28 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 		/* Set the suspect apart; its neighbours go on now. One entry
 		 * at most for a full disk: if the rest fails the same way,
 		 * the disk is full for everyone and the group waits. */
-		if (blame >= 0 && g > 1 && !(sqlapply_disk_full(&w->sa) &&
+		wait = w->sink.ops->waiting(&w->sink);
+		if (blame >= 0 && g > 1 && !(wait == SEG_WAIT_DISK &&
 		    full_apart)) {
 			jobs[blame].alone = true;
-			full_apart |= sqlapply_disk_full(&w->sa);
+			full_apart |= wait == SEG_WAIT_DISK;
 			log_warnx("%s: %s; retrying it alone",
 			    jobs[blame].name, err);
 			continue;
 		}
-		if (sqlapply_waiting(&w->sa)) {
+		if (wait != SEG_WAIT_NONE) {
 			now = now_mono_ms();
 			if (SEG_GET(w->sl->wait) != SEG_WAIT_LOCK)
 				wait_t0 = 0;	/* a lock wait starts now */
-			if (sqlapply_disk_full(&w->sa)) {
+			if (wait == SEG_WAIT_CLUSTER) {
+				/* No leader, or it went mid-batch: the batch
+				 * runs again whole once one answers. */
+				job_wait_state(w, SEG_WAIT_CLUSTER, 0);
+				log_warnx("batch of %zu: %s; waiting for the "
+				    "cluster, retries are not spent", g, err);
+				ms = job_backoff_ms(w, round++,
+				    WORKER_WAIT_MAX_MS);
+			} else if (wait == SEG_WAIT_DISK) {
 				/* Every round: they are seconds apart. */
 				job_wait_state(w, SEG_WAIT_DISK, 0);
 				log_warnx("batch of %zu: %s; waiting for disk "
@@ -720,8 +735,8 @@ job_poison(struct worker *w, struct job *j, uint32_t deaths)
 
 	if (j->state != JOB_READY)
 		return;
-	if (sqlapply_open(&w->sa, err, sizeof(err)) != SQLAPPLY_OK ||
-	    (r = sqlapply_applied(&w->sa, j->id)) == -1) {
+	if (w->sink.ops->open(&w->sink, err, sizeof(err)) != SQLAPPLY_OK ||
+	    (r = w->sink.ops->applied(&w->sink, j->id)) == -1) {
 		log_warnx("%s: poison entry: ledger unreadable, requeued",
 		    j->name);
 		return;

@@ -14,6 +14,8 @@
 #include "common/proto.h"
 #include "common/queue.h"
 #include "common/seg.h"
+#include "worker/dqsink.h"
+#include "worker/sink.h"
 #include "worker/sqlapply.h"
 
 /* Bytes of entries read before a batch is applied and committed: bounds a
@@ -59,7 +61,9 @@ struct worker {
 	int		 wdirfd;	/* processing/w<slot>/ */
 	uid_t		 euid;		/* entries of this owner are trusted */
 	gid_t		 trust_gid;	/* and of this group (setgid root) */
-	struct sqlapply	 sa;
+	struct sqlapply	 sa;		/* the local sink's connection */
+	struct sink	 sink;		/* where job.c applies */
+	struct dqsink	 dq;		/* the dqlite sink, --db dqlite:// */
 	struct seg	*seg;		/* the stats segment, mapped rw */
 	struct seg_slot	*sl;		/* our slot in it: we are its writer */
 	struct pbuf	 rbuf, wbuf;	/* channel scratch */

@@ -102,6 +102,16 @@ worker_configure(struct worker *w)
 	    (int64_t)w->cfg.memory_limit_mib << 20);
 	w->sa.on_wait = job_on_wait;
 	w->sa.on_wait_arg = w;
+	if (dqsink_is_uri(w->cfg.db)) {
+		if (dqsink_init(&w->sink, &w->dq, w->cfg.db,
+		    w->cfg.ledger_days, err, sizeof(err)) == -1)
+			fatalx("--db: %s", err);
+		/* Default ids are file names, unique in this queue only: the
+		 * cluster's ledger is every queue's. */
+		if ((w->sink.id_prefix = dqsink_queue_id(w->q.rootfd)) == NULL)
+			fatal("%s/.queue-id", w->cfg.root);
+	} else
+		sink_local(&w->sink, &w->sa);
 }
 
 static void
@@ -113,6 +123,10 @@ worker_cleanup(struct worker *w)
 		entry_free(&w->jobs[i].e);
 	free(w->jobs);
 	free(w->readbuf);
+	w->sink.ops->close(&w->sink);
+	free(w->sink.id_prefix);
+	if (w->sink.impl == &w->dq)
+		dqsink_free(&w->dq);
 	sqlapply_close(&w->sa);
 	free(w->sa.path);
 	if (w->wdirfd != -1)

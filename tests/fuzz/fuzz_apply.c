@@ -157,6 +157,7 @@ prop_setup(void)
 	prop->w.cfg.retry_base_ms = 1;
 	sqlapply_init(&prop->w.sa, PROP_DB, false, 1000, 7);
 	sqlapply_limits(&prop->w.sa, 100, 32 << 20);
+	sink_local(&prop->w.sink, &prop->w.sa);
 	signal(SIGPIPE, SIG_IGN);
 }
 
