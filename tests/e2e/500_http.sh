@@ -16,6 +16,10 @@ for tool in curl promtool; do
 	}
 done
 
+# Time limits on answers: valgrind runs hqd tens of times slower.
+TMUL=1
+[ -z "${VG_LOGDIR:-}" ] || TMUL=10
+
 # 1. Addresses refused before anything starts.
 for bad in 9464 127.0.0.1 127.0.0.1:99999 '::1:9464' 127.0.0.1:x; do
 	rc=0
@@ -158,7 +162,7 @@ for round in $(seq 0 9); do
 	hq_publish
 	until [ "$(hq_sql "SELECT count(*) FROM t")" -ge $((500 + round * 200)) ]; do
 		t0=$(date +%s%N)
-		code=$(curl -sS --max-time 3 -o /dev/null -w '%{http_code}' "$URL/healthz") ||
+		code=$(curl -sS --max-time $((3 * TMUL)) -o /dev/null -w '%{http_code}' "$URL/healthz") ||
 		    fail "/healthz did not answer with 50 stalled clients"
 		assert_eq "$code" 200 "/healthz with 50 stalled clients"
 		ms=$((($(date +%s%N) - t0) / 1000000))
@@ -201,16 +205,22 @@ perl -MIO::Socket::INET -e '
 		push @s, $s;
 	}
 	open(my $f, ">", $ARGV[1]) or die; print $f scalar(@s), "\n"; close $f;
-	sleep 4;' "$PORT" "$T/flood" &
+	sleep 15;' "$PORT" "$T/flood" &
 FLOOD=$!
 HQ_BG+=("$FLOOD")
 hq_wait 30 "200 connections tried" test -s "$T/flood"
+# The kernel completes the connections; hqd accepts them at its own pace
+# (under valgrind on a loaded machine, seconds): wait for it to catch up.
+held_ge() {
+	[ $(($(socks) - base)) -ge "$1" ]
+}
+hq_wait 10 "hqd to accept 100 connections" held_ge 100
 held=$(($(socks) - base))
 note "200 connections tried, $(cat "$T/flood") connected, $held held by hqd"
 [ "$held" -le 128 ] || fail "hqd holds $held connections, past its limit of 128"
-[ "$held" -ge 100 ] || fail "hqd holds only $held connections"
-code=$(curl -sS --max-time 1 -o /dev/null -w '%{http_code}' "$URL/healthz") ||
-    fail "/healthz did not answer within 1 s with the table full"
+limit=$TMUL
+code=$(curl -sS --max-time "$limit" -o /dev/null -w '%{http_code}' "$URL/healthz") ||
+    fail "/healthz did not answer within $limit s with the table full"
 assert_eq "$code" 200 "/healthz with the table full"
 wait "$FLOOD" 2>/dev/null || true
 hq_wait 20 "/healthz after the flood" sh -c "curl -sf -o /dev/null '$URL/healthz'"
@@ -225,7 +235,7 @@ timeout 30 curl -sS -N "$URL/events" >"$T/events2" 2>/dev/null &
 SSE=$!
 sleep 0.3
 kill -TERM "$HQ_PID"
-hq_wait 5 "/readyz to say draining" sh -c \
+hq_wait $((5 * TMUL)) "/readyz to say draining" sh -c \
     "curl -s '$URL/readyz' | grep -q '^not ready: draining\$'"
 code=$(curl -s -o "$T/body" -w '%{http_code}' "$URL/readyz")
 assert_eq "$code" 503 "/readyz while draining"
