@@ -2,7 +2,9 @@
 /* sqlapply.c: the worker's SQLite side. Runs in workers only; never touches
  * entry files (job.c does). Every statement hq itself runs is prepared once
  * per connection; entry statements that repeat come from a small cache. */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,13 @@ sqlapply_in(const char *name, const char *const *list, size_t n)
 		if (strcasecmp(name, list[i]) == 0)
 			return true;
 	return false;
+}
+
+static bool
+sqlapply_hq_table(const char *name)
+{
+	return name != NULL && (strcasecmp(name, SQLAPPLY_LEDGER) == 0 ||
+	    strcasecmp(name, SQLAPPLY_ROWID) == 0);
 }
 
 static int
@@ -143,7 +152,7 @@ sqlapply_auth_cb(void *arg, int action, const char *a1, const char *a2,
 	case SQLITE_DROP_TRIGGER:
 		/* The table is a2 for ALTER and for index and trigger
 		 * statements (a1 is the index or trigger). */
-		if (a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0)
+		if (sqlapply_hq_table(a1))
 			return sqlapply_deny(s, "entries may not touch hq's "
 			    "ledger table");
 		table = a2;
@@ -151,7 +160,7 @@ sqlapply_auth_cb(void *arg, int action, const char *a1, const char *a2,
 	default:
 		return SQLITE_OK;
 	}
-	if (table != NULL && strcasecmp(table, SQLAPPLY_LEDGER) == 0)
+	if (sqlapply_hq_table(table))
 		return sqlapply_deny(s, "entries may not touch hq's ledger "
 		    "table");
 	if (sqlapply_in(table, sqlapply_tables_denied,
@@ -322,6 +331,19 @@ sqlapply_run(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* What a connection that runs entries never allows, whatever they say. */
+static void
+sqlapply_harden(sqlite3 *db)
+{
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 0, NULL);
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+}
+
 enum sqlapply_outcome
 sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 {
@@ -341,18 +363,10 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
+	sqlapply_harden(s->db);
 	sqlite3_busy_handler(s->db, sqlapply_busy_cb, s);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
-	    NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0,
-	    NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 0, NULL);
 	sqlite3_progress_handler(s->db, SQLAPPLY_PROGRESS_OPS,
 	    sqlapply_progress_cb, s);
-	sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, 0);
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
 		snprintf(err, errlen, "open %s: database is read-only",
 		    s->path);
@@ -796,4 +810,134 @@ sqlapply_entry(struct sqlapply *s, const char *id, const struct entry *e,
 	sqlapply_run(s->st_rollback_to);
 	sqlapply_run(s->st_release);
 	return SQLAPPLY_PERM;
+}
+
+int
+sqlguard_open(struct sqlapply *g, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+	int	 rc;
+
+	sqlapply_close(g);
+	if ((rc = sqlite3_open_v2(":memory:", &g->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "guard: %s", sqlite3_errstr(rc));
+		sqlapply_close(g);
+		return -1;
+	}
+	sqlapply_harden(g->db);
+	/* hq's tables, as on the server: an entry naming them is refused
+	 * by name, not for a missing table. */
+	if (sqlite3_exec(g->db, "CREATE TABLE " SQLAPPLY_MAIN_LEDGER "(id TEXT "
+	    "PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE main." SQLAPPLY_ROWID "(x INTEGER PRIMARY KEY)",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "guard: %s", msg ? msg : "schema");
+		sqlite3_free(msg);
+		sqlapply_close(g);
+		return -1;
+	}
+	sqlite3_set_authorizer(g->db, sqlapply_auth_cb, g);
+	return 0;
+}
+
+static bool
+sqlguard_is_create(const char *sql, size_t len, const char *what)
+{
+	size_t	i = 0, n = strlen(what);
+
+	while (i < len && isspace((unsigned char)sql[i]))
+		i++;
+	return len - i >= n && strncasecmp(sql + i, what, n) == 0;
+}
+
+/* Run the first statement of one schema text; true when it made its
+ * object or the object is there already. */
+static bool
+sqlguard_create(sqlite3 *db, const char *sql, size_t len)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	if (len > INT_MAX)
+		return true;	/* never compiles: give up on it */
+	if (sqlite3_prepare_v2(db, sql, (int)len, &st, NULL) != SQLITE_OK)
+		return strstr(sqlite3_errmsg(db), "already exists") != NULL;
+	rc = st != NULL ? sqlite3_step(st) : SQLITE_DONE;
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE;
+}
+
+int
+sqlguard_schema(struct sqlapply *g, const char *const *sql,
+    const size_t *len, size_t n, char *err, size_t errlen)
+{
+	bool	*done;
+	size_t	 i, left = n, before;
+	int	 pass = 0;
+
+	if (sqlguard_open(g, err, errlen) == -1)
+		return -1;
+	done = xcalloc(n ? n : 1, sizeof(*done));
+	/* Virtual tables first: each makes its shadow tables, which the
+	 * server lists too (and which then already exist here). The rest in
+	 * passes, until one adds nothing: a view or trigger may name an
+	 * object listed after it. */
+	do {
+		before = left;
+		for (i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			if (!sqlguard_is_create(sql[i], len[i], "CREATE")) {
+				done[i] = true;	/* not schema: never run */
+				left--;
+				continue;
+			}
+			if (pass == 0 && !sqlguard_is_create(sql[i], len[i],
+			    "CREATE VIRTUAL"))
+				continue;
+			if (sqlguard_create(g->db, sql[i], len[i])) {
+				done[i] = true;
+				left--;
+			}
+		}
+	} while (left > 0 && (pass++ == 0 || left < before));
+	free(done);
+	return 0;
+}
+
+enum sqlguard_rc
+sqlguard_check(struct sqlapply *g, const char *sql, size_t len,
+    struct sqlguard_stmt *st, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt = NULL;
+	const char	*tail = NULL;
+	int		 rc;
+
+	memset(st, 0, sizeof(*st));
+	if (len > INT_MAX) {
+		snprintf(err, errlen, "sql: too long");
+		return SQLGUARD_ERROR;
+	}
+	g->denied = NULL;
+	g->in_entry = true;
+	rc = sqlite3_prepare_v2(g->db, sql, (int)len, &stmt, &tail);
+	g->in_entry = false;
+	if (rc != SQLITE_OK) {
+		if (g->denied != NULL) {
+			snprintf(err, errlen, "%s", g->denied);
+			return SQLGUARD_DENIED;
+		}
+		snprintf(err, errlen, "sql: %s", sqlite3_errmsg(g->db));
+		return SQLGUARD_ERROR;
+	}
+	st->len = tail != NULL ? (size_t)(tail - sql) : len;
+	if (stmt == NULL) {
+		st->none = true;
+		return SQLGUARD_OK;
+	}
+	st->nparams = sqlite3_bind_parameter_count(stmt);
+	st->rows = sqlite3_column_count(stmt) > 0;
+	sqlite3_finalize(stmt);
+	return SQLGUARD_OK;
 }

@@ -16,6 +16,10 @@
 /* hq's own statements name the ledger with its schema, so that nothing an
  * entry could create elsewhere (a TEMP table of the same name) shadows it. */
 #define SQLAPPLY_MAIN_LEDGER	"main." SQLAPPLY_LEDGER
+/* The dqlite sink's: one row it rewrites at rowid 0 before each entry, so
+ * that last_insert_rowid() on the server's connection starts at 0, as the
+ * local sink sets it (entries may touch neither table). */
+#define SQLAPPLY_ROWID		"hq_ledger_rowid"
 #define SQLAPPLY_CACHE		64	/* prepared single-statement entries */
 
 enum sqlapply_outcome {
@@ -98,5 +102,39 @@ bool	sqlapply_disk_full(const struct sqlapply *s);
 int	sqlapply_applied(struct sqlapply *s, const char *id);
 /* Delete ledger rows older than ledger_days; best effort. */
 void	sqlapply_prune(struct sqlapply *s);
+
+/*
+ * The guard of a sink whose server runs no authorizer of hq's (dqlite): a
+ * private in-memory database holding a copy of the server's schema, where
+ * each of an entry's statements is compiled under the same authorizer as
+ * locally before it is sent (docs/dqlite.md, "Isolation"). A struct
+ * sqlapply with no path; nothing is ever run in it but the schema.
+ */
+struct sqlguard_stmt {
+	size_t		 len;		/* bytes of the text it took */
+	int		 nparams;
+	bool		 rows;		/* it yields rows (SELECT, RETURNING,
+					 * a pragma query): run it as a query */
+	bool		 none;		/* only blanks and comments were left */
+};
+
+enum sqlguard_rc {
+	SQLGUARD_OK = 0,
+	SQLGUARD_DENIED,	/* the authorizer said no: err says why */
+	SQLGUARD_ERROR,		/* it does not compile against this schema */
+};
+
+/* An empty guard (hq's ledger only): 0, or -1 with err. */
+int	sqlguard_open(struct sqlapply *g, char *err, size_t errlen);
+/* Replace the copy with the server's schema: its sqlite_master.sql texts
+ * (n of them, each len[i] bytes), in any order. Texts that do not compile
+ * here (an object whose module this build lacks, a shadow table its
+ * virtual table made already) are left out. 0, or -1 with err. */
+int	sqlguard_schema(struct sqlapply *g, const char *const *sql,
+	    const size_t *len, size_t n, char *err, size_t errlen);
+/* The first statement of sql[0..len) under the authorizer: OK with *st
+ * filled, or DENIED / ERROR with err. */
+enum sqlguard_rc sqlguard_check(struct sqlapply *g, const char *sql,
+	    size_t len, struct sqlguard_stmt *st, char *err, size_t errlen);
 
 #endif

@@ -104,7 +104,8 @@ worker_configure(struct worker *w)
 	w->sa.on_wait_arg = w;
 	if (dqsink_is_uri(w->cfg.db)) {
 		if (dqsink_init(&w->sink, &w->dq, w->cfg.db,
-		    w->cfg.ledger_days, err, sizeof(err)) == -1)
+		    w->cfg.ledger_days, w->cfg.statement_timeout_ms, err,
+		    sizeof(err)) == -1)
 			fatalx("--db: %s", err);
 		/* Default ids are file names, unique in this queue only: the
 		 * cluster's ledger is every queue's. */
