@@ -145,6 +145,58 @@ report_totals(const struct seg *sg, struct report_totals *t)
 }
 
 void
+report_sink(const struct seg *sg, struct report_sink *k)
+{
+	uint32_t	i;
+	uint64_t	t;
+
+	memset(k, 0, sizeof(*k));
+	if (sg == NULL)
+		return;
+	k->dqlite = strncmp(sg->h.db, "dqlite://", 9) == 0;
+	for (i = 0; i < sg->h.nworkers && i < HQ_SEG_SLOTS; i++) {
+		const struct seg_sink *sk = &sg->slot[i].sink;
+
+#define HQ_SINK_COUNTER(name, help)	k->name += SEG_GET(sk->name);
+#include "common/counters.def"
+#undef HQ_SINK_COUNTER
+		k->alive += SEG_GET(sg->slot[i].pid) != 0;
+		if (SEG_GET(sg->slot[i].pid) != 0 &&
+		    SEG_GET(sg->slot[i].wait) == SEG_WAIT_CLUSTER) {
+			t = SEG_GET(sg->slot[i].wait_since_ns);
+			if (k->waiting++ == 0 || t < k->wait_since_ns)
+				k->wait_since_ns = t;
+		}
+		/* The texts are copied bounded: a write may race this. */
+		if ((t = SEG_GET(sk->ok_ns)) >= k->ok_ns && sk->leader[0]) {
+			k->ok_ns = t;
+			snprintf(k->leader, sizeof(k->leader), "%.*s",
+			    (int)sizeof(sk->leader) - 1, sk->leader);
+		}
+		if ((t = SEG_GET(sk->error_ns)) > k->error_ns) {
+			k->error_ns = t;
+			snprintf(k->error, sizeof(k->error), "%.*s",
+			    (int)sizeof(sk->error) - 1, sk->error);
+		}
+	}
+}
+
+bool
+report_sink_down(const struct seg *sg, char *msg, size_t len)
+{
+	struct report_sink	k;
+
+	/* Down: a worker waits for the cluster and none has committed since
+	 * (an idle worker knows nothing either way). */
+	report_sink(sg, &k);
+	if (!k.dqlite || k.waiting == 0 || k.ok_ns >= k.wait_since_ns)
+		return false;
+	snprintf(msg, len, "no dqlite leader reachable: %s",
+	    k.error[0] ? k.error : "no answer yet");
+	return true;
+}
+
+void
 report_legacy(struct report_legacy *out, const struct seg *sg,
     const struct report_legacy *base, uint64_t queued, uint64_t direct)
 {
@@ -246,6 +298,7 @@ bool
 report_health(const struct seg *sg, uint64_t now, char *msg, size_t len)
 {
 	const struct seg_header	*h = &sg->h;
+	struct report_sink	 k;
 	uint64_t		 hb, limit_ns;
 	uint32_t		 i;
 	int			 n;
@@ -309,6 +362,14 @@ report_health(const struct seg *sg, uint64_t now, char *msg, size_t len)
 		if (wt == SEG_WAIT_LOCK && pid != 0 && (size_t)n < len)
 			n += snprintf(msg + n, len - (size_t)n,
 			    " (pid %llu holds it)", (unsigned long long)pid);
+	}
+	report_sink(sg, &k);
+	if (k.dqlite && n > 0 && (size_t)n < len) {
+		n += snprintf(msg + n, len - (size_t)n, "; dqlite leader %s",
+		    k.leader[0] ? k.leader : "unknown");
+		if (k.waiting > 0 && k.error[0] && n > 0 && (size_t)n < len)
+			snprintf(msg + n, len - (size_t)n, "; last error: %s",
+			    k.error);
 	}
 	return true;
 }
@@ -385,6 +446,29 @@ report_json_hist(struct pbuf *o, const char *name, const struct seg_hist *h)
 	    n ? (double)SEG_GET(h->sum_us) / (double)n / 1000.0 : 0.0);
 }
 
+/* ,"sink":{...}: where the workers apply (docs/stats.md). */
+static void
+report_json_sink(struct pbuf *o, const struct seg *sg, uint64_t now_ns)
+{
+	struct report_sink	k;
+
+	(void)now_ns;
+	report_sink(sg, &k);
+	pbuf_printf(o, ",\"sink\":{\"kind\":\"%s\",\"leader\":",
+	    k.dqlite ? "dqlite" : "sqlite");
+	pbuf_json_str(o, k.leader);
+	pbuf_printf(o, ",\"workers_waiting\":%u,\"last_commit_time\":%llu,"
+	    "\"last_error_time\":%llu,\"last_error\":", k.waiting,
+	    (unsigned long long)report_secs(k.ok_ns),
+	    (unsigned long long)report_secs(k.error_ns));
+	pbuf_json_str(o, k.error);
+#define HQ_SINK_COUNTER(name, help) \
+	pbuf_printf(o, ",\"" #name "\":%llu", (unsigned long long)k.name);
+#include "common/counters.def"
+#undef HQ_SINK_COUNTER
+	pbuf_printf(o, "}");
+}
+
 void
 report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
     uint64_t now_ns)
@@ -432,6 +516,7 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	pbuf_json_str(o, h ? h->root : "");
 	pbuf_printf(o, ",\"db\":");
 	pbuf_json_str(o, h ? h->db : "");
+	report_json_sink(o, sg, now_ns);
 	pbuf_printf(o, ",\"entries_applied\":%llu,\"entries_failed\":%llu,"
 	    "\"entries_retried\":%llu,\"entries_duplicate\":%llu,"
 	    "\"entries_repaired\":%llu,\"batches\":%llu,"
@@ -527,9 +612,11 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
     const struct report_dirs *d, uint64_t now_ns)
 {
 	struct report_totals	 t;
+	struct report_sink	 k;
 	const struct seg_header	*h = sg ? &sg->h : NULL;
 	uint32_t		 i;
 	int			 p;
+	char			 why[HQ_SEG_SINK_TEXT + 64];
 
 	report_totals(sg, &t);
 	report_prom_head(o, "hq_build_info", "gauge",
@@ -575,6 +662,18 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
 	    (unsigned long long)t.batches);
 	if (h == NULL)
 		return;
+	report_sink(sg, &k);
+#define HQ_SINK_COUNTER(name, help)					\
+	report_prom_head(o, "hq_sink_" #name "_total", "counter", help);	\
+	pbuf_printf(o, "hq_sink_" #name "_total %llu\n",		\
+	    (unsigned long long)k.name);
+#include "common/counters.def"
+#undef HQ_SINK_COUNTER
+	report_prom_head(o, "hq_sink_up", "gauge", "0 while the dqlite "
+	    "cluster is out of reach (a worker waits for it, none committed "
+	    "since); 1 otherwise, and always on a local file");
+	pbuf_printf(o, "hq_sink_up %d\n", !report_sink_down(sg, why,
+	    sizeof(why)));
 	report_prom_head(o, "hq_start_time_seconds", "gauge",
 	    "when hqd started, Unix time");
 	pbuf_printf(o, "hq_start_time_seconds %.3f\n", h->start_ns / 1e9);
@@ -638,6 +737,7 @@ report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
     uint64_t now_ns)
 {
 	struct report_totals	 t;
+	struct report_sink	 k;
 	const struct seg_header	*h = sg ? &sg->h : NULL;
 	uint32_t		 i;
 	int			 p;
@@ -679,6 +779,19 @@ report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	    seg_hist_quantile(&t.exec, 0.99) / 1000.0,
 	    seg_hist_quantile(&t.commit, 0.5) / 1000.0,
 	    seg_hist_quantile(&t.commit, 0.99) / 1000.0);
+	report_sink(sg, &k);
+	if (k.dqlite) {
+		pbuf_printf(o, "dqlite       leader %s, %llu round trips, %llu "
+		    "connects, %llu leader changes, %u of %u workers waiting\n",
+		    k.leader[0] ? k.leader : "unknown",
+		    (unsigned long long)k.round_trips,
+		    (unsigned long long)k.connects,
+		    (unsigned long long)k.leader_changes, k.waiting, k.alive);
+		if (k.error_ns != 0)
+			pbuf_printf(o, "dqlite error %llus ago: %s\n",
+			    (unsigned long long)report_age_s(now_ns,
+			    k.error_ns), k.error);
+	}
 	if (h == NULL)
 		return;
 	pbuf_printf(o, "\n%-5s %-8s %-9s %10s %8s %8s %9s %7s  %s\n", "slot",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/now.h"
 #include "common/pbuf.h"
 #include "common/xmalloc.h"
 #include "worker/dqsink.h"
@@ -63,6 +64,11 @@ dqsink_temp(struct dqsink *d, enum dq_rc rc, const char *what, char *err,
 {
 	d->wait = dqsink_lost(d, rc) ? SEG_WAIT_CLUSTER :
 	    dqsink_busy(d, rc) ? SEG_WAIT_LOCK : SEG_WAIT_NONE;
+	/* Cut to the segment's text (a node list can be long). */
+	if (snprintf(d->last_err, sizeof(d->last_err), "%s: %.*s", what,
+	    (int)sizeof(d->last_err), d->c.err) < 0)
+		d->last_err[0] = '\0';
+	d->last_err_ns = now_wall_ns();
 	if (d->wait != SEG_WAIT_NONE) {
 		dq_close(&d->c);
 		d->ready = false;
@@ -252,6 +258,16 @@ dqsink_run(struct dqsink *d, const struct entry *e, char *err, size_t errlen)
 		if (st.none)
 			break;
 		fresh = false;
+		/* The 1.11 node encodes such a column by its declared type
+		 * and aborts on a value of another (a REAL in a DATETIME):
+		 * one entry's read could take the node down. */
+		if (st.rows && st.typed) {
+			snprintf(err, errlen, "on a dqlite sink an entry may "
+			    "not read a column declared DATETIME, DATE, "
+			    "TIMESTAMP or BOOLEAN (a dqlite 1.11 node aborts "
+			    "on some values of them)");
+			return SQLAPPLY_PERM;
+		}
 		if (++k > DQSINK_MAX_STMTS) {
 			snprintf(err, errlen, "sql: an entry has more than %d "
 			    "statements on a dqlite sink", DQSINK_MAX_STMTS);
@@ -434,6 +450,19 @@ dq_txn_lost_(const struct sink *s)
 	return dqs(s)->txn_lost;
 }
 
+static void
+dq_status_(const struct sink *s, struct sink_status *st)
+{
+	const struct dqsink	*d = dqs(s);
+
+	st->round_trips = d->c.round_trips;
+	st->connects = d->c.connects;
+	st->leader_changes = d->c.leader_changes;
+	st->leader = d->c.leader;
+	st->error = d->last_err_ns != 0 ? d->last_err : NULL;
+	st->error_ns = d->last_err_ns;
+}
+
 static const struct sink_ops dqsink_ops = {
 	.name = "dqlite",
 	.open = dq_open_,
@@ -445,6 +474,7 @@ static const struct sink_ops dqsink_ops = {
 	.close = dq_close_,
 	.waiting = dq_waiting_,
 	.txn_lost = dq_txn_lost_,
+	.status = dq_status_,
 };
 
 int

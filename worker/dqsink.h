@@ -25,6 +25,8 @@ struct dqsink {
 	int		 stmt_timeout_ms;	/* a request of an entry's */
 	struct sqlapply	 guard;		/* the schema copy entries compile in */
 	struct pbuf	 buf;
+	char		 last_err[HQ_SEG_SINK_TEXT];	/* for stats */
+	uint64_t	 last_err_ns;
 };
 
 bool	dqsink_is_uri(const char *db);

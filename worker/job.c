@@ -522,13 +522,15 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 	int		round = 0, unknown = 0, ms;
 	bool		full_apart = false, lockwait;
 	enum seg_wait	wait;
+	enum sqlapply_outcome o;
 	uint64_t	wait_t0 = 0, logged = 0, now;
 	pid_t		holder;
 	struct hq_msg	m;
 
 	while ((g = job_group(jobs, n)) > 0) {
-		if (job_attempt(w, jobs, n, err, sizeof(err), &blame) ==
-		    SQLAPPLY_OK) {
+		o = job_attempt(w, jobs, n, err, sizeof(err), &blame);
+		sink_publish(&w->sink, w->sl, o == SQLAPPLY_OK);
+		if (o == SQLAPPLY_OK) {
 			round = unknown = 0;
 			full_apart = false;
 			job_wait_state(w, SEG_WAIT_NONE, 0);

@@ -912,7 +912,7 @@ sqlguard_check(struct sqlapply *g, const char *sql, size_t len,
 {
 	sqlite3_stmt	*stmt = NULL;
 	const char	*tail = NULL;
-	int		 rc;
+	int		 rc, i;
 
 	memset(st, 0, sizeof(*st));
 	if (len > INT_MAX) {
@@ -938,6 +938,14 @@ sqlguard_check(struct sqlapply *g, const char *sql, size_t len,
 	}
 	st->nparams = sqlite3_bind_parameter_count(stmt);
 	st->rows = sqlite3_column_count(stmt) > 0;
+	for (i = 0; i < sqlite3_column_count(stmt); i++) {
+		const char *t = sqlite3_column_decltype(stmt, i);
+
+		st->typed |= t != NULL && (strcasecmp(t, "DATETIME") == 0 ||
+		    strcasecmp(t, "DATE") == 0 ||
+		    strcasecmp(t, "TIMESTAMP") == 0 ||
+		    strcasecmp(t, "BOOLEAN") == 0);
+	}
 	sqlite3_finalize(stmt);
 	return SQLGUARD_OK;
 }

@@ -116,6 +116,9 @@ struct sqlguard_stmt {
 	bool		 rows;		/* it yields rows (SELECT, RETURNING,
 					 * a pragma query): run it as a query */
 	bool		 none;		/* only blanks and comments were left */
+	bool		 typed;		/* a result column declared DATETIME,
+					 * DATE, TIMESTAMP or BOOLEAN (which
+					 * dqlite 1.11 encodes by that type) */
 };
 
 enum sqlguard_rc {

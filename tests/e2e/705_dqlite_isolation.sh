@@ -18,7 +18,8 @@
 
 dq_cluster 3
 DB=$(dq_uri)
-dq_sql "CREATE TABLE t(x INTEGER)" "CREATE TABLE r(x INTEGER)" >/dev/null
+dq_sql "CREATE TABLE t(x INTEGER)" "CREATE TABLE r(x INTEGER)" \
+    "CREATE TABLE dt(d DATETIME, b BOOLEAN)" >/dev/null
 
 dq_one() {	# dq_one SQL: the last line the shell printed
 	dq_sql "$1" | tail -n 1
@@ -41,9 +42,12 @@ H_SQL=(
 	'SELECT count(*) FROM hq_ledger'
 	'DELETE FROM hq_ledger_rowid'
 	'INSERT INTO t(x) VALUES (-1); CREATE TEMP VIEW v AS SELECT 1'
+	'INSERT INTO dt(d) VALUES (1.5) RETURNING d'
+	"INSERT INTO dt(b) VALUES ('x'); SELECT b FROM dt"
 )
 H_WHY=(temp temp temp attach transactions transactions transactions pragma
-    fts3_tokenizer 'load extensions' total_changes ledger ledger ledger temp)
+    fts3_tokenizer 'load extensions' total_changes ledger ledger ledger temp
+    DATETIME BOOLEAN)
 HOSTILE=()
 v=0
 for i in "${!H_SQL[@]}"; do
@@ -70,6 +74,10 @@ assert_eq "$(dq_one "SELECT count(*) FROM t WHERE x < 0")" 0 \
     "rows of the hostile multi-statement entry"
 assert_eq "$(dq_one "SELECT count(*) FROM hq_ledger WHERE id = 'forged'")" 0 \
     "forged ledger rows"
+assert_eq "$(dq_one "SELECT count(*) FROM dt")" 0 "rows of the typed reads"
+for i in 0 1 2; do
+	kill -0 "${DQ_PID[$i]}" 2>/dev/null || fail "dqlite node $i died"
+done
 note "${#HOSTILE[@]} hostile entries refused on the cluster, $v neighbours applied"
 rm -rf "$ROOT/failed"
 

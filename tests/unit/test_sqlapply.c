@@ -1359,6 +1359,25 @@ test_guard(void)
 	CHECK_EQ_INT(GCHECK("UPDATE hq_ledger_rowid SET x = 1"),
 	    SQLGUARD_DENIED);
 	CHECK(strstr(err, "ledger") != NULL);
+	/* Rows of a column dqlite encodes by its declared type. */
+	{
+		const char *dt = "CREATE TABLE dt(d DATETIME, b boolean, n)";
+		size_t dtlen = strlen(dt);
+
+		REQUIRE(sqlguard_schema(&g, &dt, &dtlen, 1, err,
+		    sizeof(err)) == 0);
+	}
+	CHECK_EQ_INT(GCHECK("SELECT n, d FROM dt"), SQLGUARD_OK);
+	CHECK(st.rows && st.typed);
+	CHECK_EQ_INT(GCHECK("INSERT INTO dt(n) VALUES (1) RETURNING b"),
+	    SQLGUARD_OK);
+	CHECK(st.rows && st.typed);
+	CHECK_EQ_INT(GCHECK("SELECT n, d + 0, typeof(b) FROM dt"),
+	    SQLGUARD_OK);
+	CHECK(st.rows && !st.typed);
+	CHECK_EQ_INT(GCHECK("INSERT INTO dt(d) VALUES (1.5)"), SQLGUARD_OK);
+	CHECK(!st.rows && !st.typed);
+	REQUIRE(sqlguard_schema(&g, schema, lens, 6, err, sizeof(err)) == 0);
 	/* A later schema replaces the copy: t is gone. */
 	REQUIRE(sqlguard_schema(&g, schema + 2, lens + 2, 2, err,
 	    sizeof(err)) == 0);
