@@ -109,7 +109,8 @@ dq_init(struct dq_client *c, const char *nodes, const char *dbname,
 	c->connect_timeout_ms = DQ_DEFAULT_CONNECT_MS;
 	c->max_bytes = DQ_DEFAULT_MAX_BYTES;
 	c->client_id = (uint64_t)getpid();
-	if (dbname[0] == '\0' || strchr(dbname, '/') != NULL) {
+	if (dbname != NULL && (dbname[0] == '\0' ||
+	    strchr(dbname, '/') != NULL)) {
 		snprintf(err, errlen, "'%s' is not a database name", dbname);
 		return -1;
 	}
@@ -139,7 +140,7 @@ dq_init(struct dq_client *c, const char *nodes, const char *dbname,
 		dq_free(c);
 		return -1;
 	}
-	c->dbname = xstrdup(dbname);
+	c->dbname = dbname != NULL ? xstrdup(dbname) : NULL;
 	return 0;
 }
 
@@ -455,7 +456,9 @@ dq_ask_leader(struct dq_client *c, const char *addr, char *leader,
 	return DQ_OK;
 }
 
-/* On the leader: register, open the database. */
+/* On the leader: register, open the database. An administration client
+ * (no database) needs neither: the leader answers ADD, ASSIGN, REMOVE
+ * and CLUSTER on any connection. */
 static enum dq_rc
 dq_open_db(struct dq_client *c)
 {
@@ -463,6 +466,8 @@ dq_open_db(struct dq_client *c)
 	struct dq_resp	r;
 	enum dq_rc	rc;
 
+	if (c->dbname == NULL)
+		return DQ_OK;
 	if ((rc = dq_call(c, &q, DQ_RESP_WELCOME, &r, NULL, false)) != DQ_OK)
 		return rc;
 	memset(&q, 0, sizeof(q));
@@ -622,6 +627,47 @@ dq_finalize(struct dq_client *c, uint32_t stmt)
 	struct dq_resp	r;
 
 	return dq_call(c, &q, DQ_RESP_EMPTY, &r, NULL, false);
+}
+
+/* A membership change: answered EMPTY once the new configuration is
+ * committed (for a promotion to voter, once the node has caught up). */
+static enum dq_rc
+dq_change(struct dq_client *c, enum dq_req_type type, uint64_t id,
+    const char *address, uint64_t arg)
+{
+	struct dq_req	q = { .type = type, .id = id, .arg = arg,
+			      .text = address,
+			      .text_len = address ? strlen(address) : 0 };
+	struct dq_resp	r;
+
+	return dq_call(c, &q, DQ_RESP_EMPTY, &r, NULL, false);
+}
+
+enum dq_rc
+dq_add(struct dq_client *c, uint64_t id, const char *address)
+{
+	return dq_change(c, DQ_REQ_ADD, id, address, 0);
+}
+
+enum dq_rc
+dq_assign(struct dq_client *c, uint64_t id, enum dq_role role)
+{
+	return dq_change(c, DQ_REQ_ASSIGN, id, NULL, (uint64_t)role);
+}
+
+enum dq_rc
+dq_remove(struct dq_client *c, uint64_t id)
+{
+	return dq_change(c, DQ_REQ_REMOVE, id, NULL, 0);
+}
+
+enum dq_rc
+dq_cluster(struct dq_client *c, struct dq_resp *r)
+{
+	struct dq_req	q = { .type = DQ_REQ_CLUSTER,
+			      .arg = DQ_CLUSTER_FORMAT };
+
+	return dq_call(c, &q, DQ_RESP_SERVERS, r, NULL, false);
 }
 
 int
