@@ -196,10 +196,8 @@ dq_wait(int fd, short ev, uint64_t deadline)
 	}
 }
 
-/* A non-blocking connection to addr, connected within the connect
- * timeout. The fd, or -1 with the reason in c->err. */
-static int
-dq_dial(struct dq_client *c, const char *addr)
+int
+dq_tcp_connect(const char *addr, int timeout_ms, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 host[256], port[8];
@@ -208,7 +206,7 @@ dq_dial(struct dq_client *c, const char *addr)
 	int		 fd = -1, rc, soerr = 0, one = 1;
 
 	if (dq_addr_split(addr, host, sizeof(host), port, sizeof(port)) == -1) {
-		dq_seterr(c, "%s: not HOST:PORT", addr);
+		snprintf(err, errlen, "%s: not HOST:PORT", addr);
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -216,10 +214,10 @@ dq_dial(struct dq_client *c, const char *addr)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		dq_seterr(c, "%s: %s", addr, gai_strerror(rc));
+		snprintf(err, errlen, "%s: %s", addr, gai_strerror(rc));
 		return -1;
 	}
-	until = now_mono_ms() + (uint64_t)c->connect_timeout_ms;
+	until = now_mono_ms() + (uint64_t)timeout_ms;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, ai->ai_protocol);
@@ -244,13 +242,20 @@ dq_dial(struct dq_client *c, const char *addr)
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {
-		dq_seterr(c, "%s: %s", addr, strerror(soerr));
+		snprintf(err, errlen, "%s: %s", addr, strerror(soerr));
 		return -1;
 	}
 	/* Requests and answers are small and strictly alternate: Nagle's
 	 * wait for an ACK would add a delayed-ACK pause to each. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
+}
+
+static int
+dq_dial(struct dq_client *c, const char *addr)
+{
+	return dq_tcp_connect(addr, c->connect_timeout_ms, c->err,
+	    sizeof(c->err));
 }
 
 /* Write (out) or read len bytes of buf before the deadline. */

@@ -119,6 +119,11 @@ void	dq_free(struct dq_client *c);
  */
 enum dq_rc dq_connect(struct dq_client *c);
 void	dq_close(struct dq_client *c);
+/* A non-blocking TCP connection (TCP_NODELAY, close-on-exec) to
+ * HOST:PORT, the host a name or an address, within timeout_ms (name
+ * resolution aside). The fd, or -1 with the reason in err. */
+int	dq_tcp_connect(const char *addr, int timeout_ms, char *err,
+	    size_t errlen);
 bool	dq_connected(const struct dq_client *c);
 
 /* The statements. sql is len bytes, without a NUL inside. */
