@@ -4,7 +4,8 @@
 #  1. Its refusals: usage (64), configuration (78), a data directory held
 #     by another node (75).
 #  2. Three nodes on loopback: the first creates the cluster, two join it;
-#     the dqlite shell's .cluster lists three voters.
+#     the dqlite shell's .cluster lists three voters. The third is known by
+#     a name (localhost:PORT), which the others resolve to reach it.
 #  3. hqd applies entries to it; the leader is SIGKILLed mid-way: entries,
 #     and more published after the kill, are applied by the two left; the
 #     node restarts from its data and is a member again: with another
@@ -65,6 +66,8 @@ dq_gone() {
 }
 
 # Part 2.
+DQ_ADDR[2]=localhost:$(dq__port)
+DQ_API[2]=${DQ_ADDR[2]}
 dq_node_start 0
 dq_node_start 1 "${DQ_ADDR[0]}"
 dq_node_start 2 "${DQ_ADDR[0]},${DQ_ADDR[1]}"

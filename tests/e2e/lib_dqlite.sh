@@ -67,7 +67,10 @@ dq_node_spawn() {
 	fi
 	if [ "$DQ_LAUNCHER" = hq ]; then
 		# shellcheck disable=SC2086
-		(exec "$HQ_DQLITE_NODE" --bind "${DQ_ADDR[$i]}" \
+		# The address may be a name (localhost:PORT): the node binds
+		# the loopback address and the others dial it by the name.
+		(exec "$HQ_DQLITE_NODE" --bind "127.0.0.1:${DQ_ADDR[$i]##*:}" \
+		    --address "${DQ_ADDR[$i]}" \
 		    --data "$T/node$i" ${join:+--join "$join"} \
 		    ${DQ_ARGS[$i]:-} >>"$T/node$i.log" 2>&1) &
 	else
