@@ -87,6 +87,27 @@ dqsink_sql(struct dqsink *d, const char *sql,
 	return dq_exec_sql(&d->c, sql, strlen(sql), p, np, &res);
 }
 
+/* Ledger rows older than --ledger-days go, as locally at each open; best
+ * effort (every replica does it, whoever is first deletes). */
+static void
+dqsink_prune(struct dqsink *d)
+{
+	struct entry_param	p;
+	struct dq_result	res;
+	static const char	sql[] = "DELETE FROM " SQLAPPLY_MAIN_LEDGER
+	    " WHERE applied_at < ?";
+
+	memset(&p, 0, sizeof(p));
+	memset(&res, 0, sizeof(res));
+	p.type = ENTRY_PARAM_INT;
+	p.i = (int64_t)time(NULL) - (int64_t)d->ledger_days * 86400;
+	if (dq_exec_sql(&d->c, sql, sizeof(sql) - 1, &p, 1, &res) != DQ_OK)
+		log_warnx("prune ledger: dqlite: %s", d->c.err);
+	else if (res.rows_affected > 0)
+		log_info("pruned %lld ledger rows older than %d days",
+		    (long long)res.rows_affected, d->ledger_days);
+}
+
 static enum sqlapply_outcome
 dq_open_(struct sink *s, char *err, size_t errlen)
 {
@@ -104,6 +125,7 @@ dq_open_(struct sink *s, char *err, size_t errlen)
 	    "NULL) WITHOUT ROWID; CREATE TABLE IF NOT EXISTS main."
 	    SQLAPPLY_ROWID "(x INTEGER PRIMARY KEY)", NULL, 0)) != DQ_OK)
 		return dqsink_temp(d, rc, "create ledger", err, errlen);
+	dqsink_prune(d);
 	d->ready = true;
 	return SQLAPPLY_OK;
 }

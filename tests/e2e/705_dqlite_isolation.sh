@@ -5,6 +5,7 @@
 # in the same batch (all published before hqd starts: one WORK) are each
 # applied exactly once, and nothing the hostile ones tried is on the
 # cluster. Then:
+#  - ledger rows older than --ledger-days are pruned at connect;
 #  - last_insert_rowid() starts at 0 for every entry, as locally, not at
 #    the row a neighbour inserted on the same server connection;
 #  - an entry's CREATE TABLE is visible to its own next statement (the
@@ -81,7 +82,9 @@ done
 note "${#HOSTILE[@]} hostile entries refused on the cluster, $v neighbours applied"
 rm -rf "$ROOT/failed"
 
-# 2. last_insert_rowid(), a new table used at once, rows, parameters.
+# 2. last_insert_rowid(), a new table used at once, rows, parameters; and
+# the ledger pruned at connect (--ledger-days) as locally.
+dq_sql "INSERT INTO hq_ledger(id, applied_at) VALUES ('ancient', 0)" >/dev/null
 hq_put "$(hq_name)" "INSERT INTO t(x) VALUES (1000)"
 hq_put "$(hq_name)" "INSERT INTO r(x) VALUES (last_insert_rowid())"
 hq_put "$(hq_name)" "CREATE TABLE n(a, b); INSERT INTO n(a, b) VALUES (1, 2)"
@@ -95,6 +98,8 @@ hq_start --workers 1 --batch-size 256
 hq_wait_drained 60
 hq_stop TERM
 assert_eq "$(hq_count failed)" 0 "failed/ in part 2"
+assert_eq "$(dq_one "SELECT count(*) FROM hq_ledger WHERE id = 'ancient'")" 0 \
+    "a ledger row past --ledger-days"
 assert_eq "$(dq_one "SELECT x FROM r")" 0 \
     "last_insert_rowid() at the start of an entry"
 assert_eq "$(dq_one "SELECT group_concat(a || ':' || ifnull(b, '-'), ' ') FROM (SELECT a, b FROM n ORDER BY a)")" \
