@@ -1116,7 +1116,13 @@ cmd_run(struct opts *o)
 			break;
 		}
 	}
+	/* The last COMMIT, or, when later, the poll that saw the counters
+	 * complete: they count a file once it is removed, and removals may
+	 * trail the COMMIT (hqd's remover threads): a drain is over when
+	 * its files are gone. */
 	t_last = seg_last_progress(sg);
+	if (settled >= total && now > t_last)
+		t_last = now;
 	if (o->observe) {
 		usleep(20000);
 		obs_read(&ob, sg);
