@@ -46,13 +46,13 @@ remover_init(struct remover *r, struct seg_slot *sl)
  * either way (a file left behind is requeued and skipped by the ledger at
  * the next recovery). */
 static void
-remover_one(struct remover *r, const struct remover_item *it, int dirfd,
+remover_one(struct remover *r, const char *name, bool dup, int dirfd,
     int tofd)
 {
-	if (tofd != -1 ? renameat(dirfd, it->name, tofd, it->name) == -1 :
-	    unlinkat(dirfd, it->name, 0) == -1)
-		log_warn("%s: remove after commit", it->name);
-	if (it->dup)
+	if (tofd != -1 ? renameat(dirfd, name, tofd, name) == -1 :
+	    unlinkat(dirfd, name, 0) == -1)
+		log_warn("%s: remove after commit", name);
+	if (dup)
 		SEG_ADD(r->sl->c.duplicates, 1);
 	else
 		SEG_ADD(r->sl->c.applied, 1);
@@ -81,7 +81,7 @@ remover_main(void *arg)
 		dirfd = r->dirfd;
 		tofd = r->tofd;
 		pthread_mutex_unlock(&r->mu);
-		remover_one(r, &it, dirfd, tofd);
+		remover_one(r, it.name, it.dup, dirfd, tofd);
 		pthread_mutex_lock(&r->mu);
 		r->busy--;
 		/* Or for the end (remover_wait). */
@@ -125,16 +125,15 @@ remover_start(struct remover *r)
 void
 remover_add(struct remover *r, const char *name, bool dup)
 {
-	struct remover_item	*it, one;
+	struct remover_item	*it;
+	size_t			 len = strlen(name);
 
 	if (r->ring == NULL)
 		remover_start(r);
-	if (r->nth == 0 || strlen(name) > HQ_NAME_MAX) {
-		/* No thread, or a name no entry has (never queued). */
-		one.dup = dup;
-		snprintf(one.name, sizeof(one.name), "%s", name);
-		if (strlen(name) <= HQ_NAME_MAX)
-			remover_one(r, &one, r->dirfd, r->tofd);
+	if (r->nth == 0 || len > HQ_NAME_MAX) {
+		/* No thread; or a name longer than an entry's, which the
+		 * ring has no room for: here, then. */
+		remover_one(r, name, dup, r->dirfd, r->tofd);
 		return;
 	}
 	pthread_mutex_lock(&r->mu);
@@ -142,7 +141,7 @@ remover_add(struct remover *r, const char *name, bool dup)
 		pthread_cond_wait(&r->done, &r->mu);
 	it = &r->ring[(r->head + r->count) % REMOVER_QUEUE];
 	it->dup = dup;
-	memcpy(it->name, name, strlen(name) + 1);
+	memcpy(it->name, name, len + 1);
 	r->count++;
 	pthread_cond_signal(&r->work);
 	pthread_mutex_unlock(&r->mu);
