@@ -148,6 +148,30 @@ fail:
 	return -1;
 }
 
+void
+job_remover_dirs(struct worker *w)
+{
+	remover_dirs(&w->rm, w->wdirfd,
+	    w->cfg.keep_completed ? w->q.completedfd : -1);
+}
+
+/* Claim name into processing/w<slot>/. A committed file of the same name
+ * may still wait there for the remover (a producer reusing a name), and a
+ * rename over it would hand the new entry to that removal: so never over
+ * a file, and when one is there (or the file system cannot tell us,
+ * EINVAL), let the remover finish first. */
+static int
+job_rename_in(struct worker *w, const char *path, const char *name)
+{
+	if (renameat2(w->q.rootfd, path, w->wdirfd, name,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EEXIST && errno != EINVAL)
+		return -1;
+	remover_wait(&w->rm);
+	return renameat(w->q.rootfd, path, w->wdirfd, name);
+}
+
 /* ENOENT on a claim: the entry is gone, or someone removed our folder
  * under us. In the second case, rebuild the tree and our folder (once per
  * claim) so the claim can be tried again. */
@@ -160,6 +184,8 @@ job_reopen(struct worker *w)
 	if (fstat(w->wdirfd, &st) == 0 && st.st_nlink > 0)
 		return -1;		/* our folder is fine: entry gone */
 	log_warnx("processing/w%d was removed: recreating the tree", w->slot);
+	/* The remover's fds are about to be replaced. */
+	remover_wait(&w->rm);
 	if (queue_reopen(&w->q, 0750) == -1 ||
 	    (fd = queue_worker_dir(&w->q, w->slot, true)) == -1) {
 		log_warn("recreate processing/w%d", w->slot);
@@ -167,6 +193,7 @@ job_reopen(struct worker *w)
 	}
 	close(w->wdirfd);
 	w->wdirfd = fd;
+	job_remover_dirs(w);
 	return 0;
 }
 
@@ -187,9 +214,9 @@ job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 	/* By path from the root, not pendingfd: a pending/ that an operator
 	 * removed and hqd recreated is the one producers now use. */
 	snprintf(path, sizeof(path), HQ_DIR_PENDING "/%s", name);
-	if (renameat(w->q.rootfd, path, w->wdirfd, name) == -1 &&
+	if (job_rename_in(w, path, name) == -1 &&
 	    !(errno == ENOENT && job_reopen(w) == 0 &&
-	    renameat(w->q.rootfd, path, w->wdirfd, name) == 0)) {
+	    job_rename_in(w, path, name) == 0)) {
 		/* Gone: applied by another worker, or removed. */
 		if (errno != ENOENT)
 			log_warn("claim %s: rename", name);
@@ -693,13 +720,13 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 
 /*
  * The files of the last job_run() that a COMMIT settled (applied, or
- * skipped as already applied): remove them, or move them to completed/, and
- * count them. Called after DONE is sent, so that the supervisor prepares
- * the next WORK while these system calls run (an unlink may wait for a
- * discard). A crash before or during this leaves committed files in
- * processing/w<slot>/: recovery requeues them and the ledger makes each a
- * skip. Counted only once removed, so a counter never runs ahead of the
- * tree.
+ * skipped as already applied) go to the remover, in the order they were
+ * claimed (the order they were written). Called after DONE is sent, so
+ * that the supervisor prepares the next WORK meanwhile, and the remover's
+ * threads overlap the removals (an unlink may wait for a discard) with
+ * each other and with the next batch. A crash before they are done
+ * leaves committed files in processing/w<slot>/: recovery requeues them
+ * and the ledger makes each a skip.
  */
 void
 job_remove(struct worker *w, size_t n)
@@ -711,18 +738,14 @@ job_remove(struct worker *w, size_t n)
 		j = &w->jobs[i];
 		if (j->state != JOB_APPLIED && j->state != JOB_DUP)
 			continue;
-		if (w->cfg.keep_completed ?
-		    renameat(w->wdirfd, j->name, w->q.completedfd,
-		    j->name) == -1 :
-		    unlinkat(w->wdirfd, j->name, 0) == -1)
-			log_warn("%s: remove after commit", j->name);
-		if (j->state == JOB_APPLIED)
-			SEG_ADD(w->sl->c.applied, 1);
-		else
-			SEG_ADD(w->sl->c.duplicates, 1);
+		remover_add(&w->rm, j->name, j->state == JOB_DUP);
 		j->state = JOB_UNCLAIMED;
 	}
-	HQ_FAULT("after_finish");	/* every file of the WORK settled */
+	HQ_FAULT_IF("removing", remover_pending(&w->rm) > 0);
+	/* This point means every file of the WORK settled. */
+	if (HQ_FAULT_ARMED("after_finish"))
+		remover_wait(&w->rm);
+	HQ_FAULT("after_finish");
 }
 
 /* A poison entry: workers died applying it. Settle it without running its
