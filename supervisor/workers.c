@@ -61,15 +61,16 @@ void
 workers_init(struct sup *s)
 {
 	int	i;
-
 	ssize_t	n;
 
 	/* Resolved once: /proc/self/exe is hqd itself for the kernel, but
 	 * under valgrind only readlink() is redirected to the real program.
 	 * A binary replaced on disk since start reads " (deleted)". */
 	n = readlink("/proc/self/exe", s->exe, sizeof(s->exe) - 1);
+	/* readlink(2) writes no NUL and at most the size it was given. */
+	s->exe[n > 0 ? n : 0] = '\0';
 	if (n <= 0 || n >= (ssize_t)sizeof(s->exe) - 1 ||
-	    strstr((s->exe[n] = '\0', s->exe), " (deleted)") != NULL)
+	    strstr(s->exe, " (deleted)") != NULL)
 		snprintf(s->exe, sizeof(s->exe), "/proc/self/exe");
 	s->nslots = s->cfg.workers;
 	for (i = 0; i < s->nslots; i++) {

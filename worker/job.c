@@ -502,7 +502,10 @@ job_log_lock_wait(const struct worker *w, pid_t holder, uint64_t secs,
 static int
 job_backoff_ms(struct worker *w, int round, int cap)
 {
-	int64_t	ms = w->cfg.retry_base_ms << (round < 16 ? round : 16);
+	/* Past 2^16 times the base every cap is reached anyway, and a
+	 * bounded shift cannot overflow. */
+	int	doublings = round < 16 ? round : 16;
+	int64_t	ms = w->cfg.retry_base_ms << doublings;
 
 	if (ms > cap)
 		ms = cap;
