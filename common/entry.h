@@ -60,15 +60,6 @@ struct entry {
  */
 int	entry_decode(enum entry_format fmt, const char *buf, size_t len,
 	    struct entry *e, char *err, size_t errlen);
-/*
- * The bounds walk run before msgpack-c sees any bytes: exactly one object
- * spans b[0..len), no declared length or count exceeds the bytes left, no
- * nesting deeper than msgpack-c's stack. 0, or -1 with a reason. Without
- * it a few bytes declaring 2^32 elements make msgpack-c allocate tens of
- * gigabytes. Used for entries and for protocol frames.
- */
-int	entry_mp_check(const unsigned char *b, size_t len, char *err,
-	    size_t errlen);
 /* Frees what entry_decode() allocated; safe on a zeroed entry. */
 void	entry_free(struct entry *e);
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/entry.h"
 #include "common/fd.h"
+#include "common/mpcheck.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
 
@@ -266,7 +266,7 @@ proto_decode(const void *body, size_t len, struct hq_msg *m)
 		return -1;
 	/* A worker is a separate process that may be broken: its bytes get
 	 * the same bounds walk as an entry's before msgpack-c allocates. */
-	if (entry_mp_check(body, len, why, sizeof(why)) == -1)
+	if (mpcheck(body, len, why, sizeof(why)) == -1)
 		return -1;
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, body, len, &off) !=
