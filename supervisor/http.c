@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* http.c: hqd --http ADDR:PORT: /metrics, /healthz, /readyz, /stats.json,
- * /events (Server-Sent Events) and the dashboard, all rendered from the
- * stats segment by common/report.c.
+ * /events (Server-Sent Events, http_sse.c) and the dashboard, all
+ * rendered from the stats segment by common/report.c.
  *
  * libmicrohttpd runs inside the supervisor's libev loop, in MHD's external
  * epoll mode: one ev_io on MHD's epoll fd and one ev_timer for the timeout
@@ -31,8 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -43,21 +41,9 @@
 #include "common/now.h"
 #include "common/report.h"
 #include "common/xmalloc.h"
+#include "supervisor/http.h"
 #include "supervisor/sup.h"
 
-/* Bounds on what clients can hold (docs/operations.md): connections in
- * all (stalled ones included) and from one client address, /events
- * streams (at most half the table: the rest stays for short requests),
- * MHD's per-connection buffer pool, the time a request has to arrive
- * whole (from the connection's start, or from the previous answer on a
- * kept-alive one), and the inactivity timeout that closes a stalled
- * answer. */
-#define HTTP_MAX_CONNECTIONS	128
-#define HTTP_MAX_PER_ADDR	32
-#define HTTP_MAX_STREAMS	(HTTP_MAX_CONNECTIONS / 2)
-#define HTTP_CONN_MEMORY	(32 * 1024)
-#define HTTP_REQUEST_S		5
-#define HTTP_TIMEOUT_S		10
 /* The kernel's queue of connections not yet accepted. With more clients
  * than the table holds, those set aside reconnect and wait here; once it
  * is full the kernel drops new SYNs, a probe's too, and the client tries
@@ -72,96 +58,13 @@
 #define HTTP_ACCEPT_PAUSE	1.0
 /* At most one log line per this many seconds about clients shut out. */
 #define HTTP_REPORT_S		60
-/* /events: one document per second; the client reconnects after 1 s. A
- * stream whose socket still holds unsent bytes at this many ticks in a row
- * has a client that stopped reading: it is cut (MHD's inactivity timeout
- * does not see it, as each new document counts as activity). */
-#define HTTP_SSE_INTERVAL	1.0
-#define HTTP_SSE_MAX_LAG	5
 
 extern const unsigned char	hq_dashboard[];
 extern const size_t		hq_dashboard_len;
 
-/* One rendered /events message, shared by every stream sending it. */
-struct sse_doc {
-	unsigned	refs;
-	size_t		len;
-	char		data[];
-};
-
-/* One client connection, accept to close. The socket is MHD's; hqd only
- * ever shutdown(2)s it, and MHD closes it and tells http_notify_cb(). */
-enum http_conn_state {
-	HTTP_CONN_WAITING,	/* for a request: new, or kept alive after one */
-	HTTP_CONN_ANSWERING,	/* its request is in, the answer is going */
-	HTTP_CONN_STREAM,	/* /events (the lag rule watches it) */
-	HTTP_CONN_CLOSING,	/* shut down by hqd, MHD has yet to notice */
-};
-
-struct http_conn {
-	struct http		*h;
-	TAILQ_ENTRY(http_conn)	 all;		/* h->conns */
-	TAILQ_ENTRY(http_conn)	 queue;		/* h->waiting, h->answering */
-	enum http_conn_state	 state;
-	uint64_t		 since_ms;	/* monotonic: state entered */
-	int			 fd;		/* MHD's */
-	struct sockaddr_storage	 addr;		/* the client's */
-};
-
-TAILQ_HEAD(http_conns, http_conn);
-
-/* One /events client. */
-struct sse {
-	struct http		*h;
-	struct MHD_Connection	*conn;
-	struct sse		*next, *prev;
-	struct sse_doc		*doc;		/* being sent, NULL: none */
-	size_t			 off;
-	uint64_t		 sent_gen;	/* last document started */
-	int			 lag;		/* ticks with bytes unsent */
-	bool			 suspended;
-};
-
-struct http {
-	struct sup		*s;
-	struct MHD_Daemon	*d;
-	int			 lfd;
-	ev_io			 io;		/* MHD's epoll fd */
-	ev_io			 accept_io;	/* lfd */
-	ev_timer		 mhd_timer;	/* MHD's own timeouts */
-	ev_timer		 sse_timer;	/* runs only while streams */
-	ev_timer		 request_timer;	/* the oldest waiting's deadline */
-	ev_timer		 accept_timer;	/* accept paused (no fds) */
-	struct http_conns	 conns;		/* every connection */
-	struct http_conns	 waiting;	/* oldest first */
-	struct http_conns	 answering;	/* oldest first */
-	struct http_conn	*adding;	/* in MHD_add_connection() */
-	int			 nconns;	/* in conns, closing ones too */
-	int			 nclosing;
-	uint64_t		 nlate, nevicted, nrefused;	/* unreported */
-	uint64_t		 report_ms;	/* last line about them */
-	bool			 accept_failing; /* logged once */
-	struct sse		*streams;
-	int			 nstreams;
-	struct sse_doc		*doc;		/* latest /events message */
-	uint64_t		 gen;		/* its generation, from 1 */
-	struct report_totals	 prev;		/* for the window */
-	uint64_t		 prev_ns;	/* monotonic, 0: none */
-	uint64_t		 oldest_ms;	/* last stats_oldest() */
-	bool			 stopping;
-	char			 addr[128];	/* as bound, for the log */
-};
-
-static void
-http_doc_unref(struct sse_doc *d)
-{
-	if (d != NULL && --d->refs == 0)
-		free(d);
-}
-
 /* Gauges as of now. The oldest-pending walk is O(queue): at most once a
  * second however many clients ask. */
-static void
+void
 http_refresh(struct http *h)
 {
 	uint64_t	now = now_mono_ms();
@@ -172,43 +75,6 @@ http_refresh(struct http *h)
 		h->oldest_ms = now;
 	}
 }
-
-/* The next /events message: the heartbeat document plus the window since
- * the previous message. */
-static void
-http_sse_render(struct http *h)
-{
-	struct report_totals	 t;
-	struct pbuf		 b = { 0 };
-	struct sse_doc		*d;
-	uint64_t		 now = now_mono_ns();
-
-	http_refresh(h);
-	report_totals(h->s->seg, &t);
-	pbuf_printf(&b, "retry: 1000\ndata: ");
-	report_json(&b, h->s->seg, NULL, now_wall_ns());
-	/* Reopen the document ("...}\n") to add the window. */
-	while (b.len > 0 && b.data[b.len - 1] == '\n')
-		b.len--;
-	if (b.len > 0 && b.data[b.len - 1] == '}')
-		b.len--;
-	report_window(&b, h->prev_ns ? &h->prev : &t, &t,
-	    h->prev_ns ? (double)(now - h->prev_ns) / 1e9 : 0.0);
-	pbuf_printf(&b, "}\n\n");
-	h->prev = t;
-	h->prev_ns = now;
-
-	d = xmalloc(sizeof(*d) + b.len);
-	d->refs = 1;
-	d->len = b.len;
-	memcpy(d->data, b.data, b.len);
-	pbuf_free(&b);
-	http_doc_unref(h->doc);
-	h->doc = d;
-	h->gen++;
-}
-
-static void	http_run(struct http *);
 
 /* --- connections: the request deadline, eviction, per-address limit --- */
 
@@ -259,7 +125,7 @@ http_request_arm(struct http *h)
 	ev_timer_start(h->s->loop, &h->request_timer);
 }
 
-static void
+void
 http_conn_set(struct http_conn *hc, enum http_conn_state state)
 {
 	struct http	*h = hc->h;
@@ -502,105 +368,7 @@ http_accept_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_io_start(loop, &h->accept_io);
 }
 
-/* A client that does not read: its socket's send queue stays non-empty.
- * shutdown() (not close: the fd is MHD's) makes MHD's next write fail, and
- * MHD closes the connection and frees the stream. */
-static void
-http_sse_lag(struct sse *st)
-{
-	const union MHD_ConnectionInfo	*ci;
-	int				 unsent = 0;
-
-	ci = MHD_get_connection_info(st->conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci == NULL || ioctl(ci->connect_fd, SIOCOUTQ, &unsent) == -1)
-		return;
-	st->lag = unsent > 0 || st->doc != NULL ? st->lag + 1 : 0;
-	if (st->lag == HTTP_SSE_MAX_LAG) {
-		log_debug("http: /events client stopped reading (%d bytes "
-		    "unsent): closed", unsent);
-		shutdown(ci->connect_fd, SHUT_RDWR);
-	}
-}
-
-static void
-http_sse_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct http	*h = container_of(t, struct http, sse_timer);
-	struct sse	*st;
-
-	(void)loop;
-	(void)revents;
-	http_sse_render(h);
-	for (st = h->streams; st != NULL; st = st->next) {
-		http_sse_lag(st);
-		if (st->suspended) {
-			st->suspended = false;
-			MHD_resume_connection(st->conn);
-		}
-	}
-	/* In external mode a resumed connection moves only in MHD_run. */
-	http_run(h);
-}
-
-/* MHD asks for body bytes when the client's socket has room: a stalled
- * client is never asked, so it holds at most its kernel buffer and MHD's
- * pool, and times out. Between documents the stream is suspended (no
- * polling, no timeout) until the next tick resumes it. */
-static ssize_t
-http_sse_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct sse	*st = cls;
-	struct http	*h = st->h;
-	size_t		 n;
-
-	(void)pos;
-	if (h->stopping)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (st->doc == NULL) {
-		if (h->doc == NULL || st->sent_gen == h->gen) {
-			st->suspended = true;
-			MHD_suspend_connection(st->conn);
-			return 0;
-		}
-		st->doc = h->doc;
-		st->doc->refs++;
-		st->off = 0;
-		st->sent_gen = h->gen;
-	}
-	n = st->doc->len - st->off;
-	if (n > max)
-		n = max;
-	memcpy(buf, st->doc->data + st->off, n);
-	st->off += n;
-	if (st->off == st->doc->len) {
-		http_doc_unref(st->doc);
-		st->doc = NULL;
-	}
-	return (ssize_t)n;
-}
-
-static void
-http_sse_free(void *cls)
-{
-	struct sse	*st = cls;
-	struct http	*h = st->h;
-
-	if (st->prev != NULL)
-		st->prev->next = st->next;
-	else
-		h->streams = st->next;
-	if (st->next != NULL)
-		st->next->prev = st->prev;
-	http_doc_unref(st->doc);
-	free(st);
-	if (--h->nstreams == 0) {
-		ev_timer_stop(h->s->loop, &h->sse_timer);
-		h->prev_ns = 0;
-	}
-}
-
-static enum MHD_Result
+enum MHD_Result
 http_send(struct MHD_Connection *c, unsigned status, const char *type,
     struct MHD_Response *r)
 {
@@ -630,11 +398,7 @@ http_send_pbuf(struct MHD_Connection *c, unsigned status, const char *type,
 	return http_send(c, status, type, r);
 }
 
-static enum MHD_Result
-http_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result
+enum MHD_Result
 http_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
 	struct pbuf	b = { 0 };
@@ -672,44 +436,6 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 		    "not ready: %s", why);
 	return http_text(c, MHD_HTTP_OK, "ready: %d of %d workers, %zu queued",
 	    alive, s->nslots, s->idx.nheap);
-}
-
-static enum MHD_Result
-http_events(struct http *h, struct MHD_Connection *c, struct http_conn *hc)
-{
-	struct MHD_Response	*r;
-	struct sse		*st;
-
-	/* Streams hold their connection for good: half the table stays for
-	 * the probes and scrapes. */
-	if (h->nstreams >= HTTP_MAX_STREAMS)
-		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many "
-		    "/events clients (%d): try again later", h->nstreams);
-	if (hc != NULL)
-		http_conn_set(hc, HTTP_CONN_STREAM);
-	st = xcalloc(1, sizeof(*st));
-	st->h = h;
-	st->conn = c;
-	st->next = h->streams;
-	if (h->streams != NULL)
-		h->streams->prev = st;
-	h->streams = st;
-	if (h->nstreams++ == 0) {
-		/* The first client gets a fresh document at once. */
-		http_sse_render(h);
-		ev_timer_set(&h->sse_timer, HTTP_SSE_INTERVAL,
-		    HTTP_SSE_INTERVAL);
-		ev_timer_start(h->s->loop, &h->sse_timer);
-	}
-	/* From here the free callback owns st, whatever happens. */
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
-	    http_sse_read, st, http_sse_free);
-	if (r == NULL) {
-		http_sse_free(st);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "X-Accel-Buffering", "no");
-	return http_send(c, MHD_HTTP_OK, "text/event-stream", r);
 }
 
 static enum MHD_Result
@@ -785,7 +511,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 }
 
 /* Let MHD do what is due, then wake again when it says. */
-static void
+void
 http_run(struct http *h)
 {
 	MHD_UNSIGNED_LONG_LONG	ms;
@@ -934,7 +660,7 @@ http_start(struct sup *s, char *err, size_t errlen)
 	ev_io_init(&h->accept_io, http_accept_cb, h->lfd, EV_READ);
 	ev_io_start(s->loop, &h->accept_io);
 	ev_init(&h->mhd_timer, http_timer_cb);
-	ev_init(&h->sse_timer, http_sse_tick_cb);
+	http_sse_init(h);
 	ev_init(&h->request_timer, http_request_cb);
 	ev_init(&h->accept_timer, http_accept_timer_cb);
 	s->http = h;
@@ -947,17 +673,11 @@ void
 http_stop(struct sup *s)
 {
 	struct http	*h = s->http;
-	struct sse	*st;
 
 	if (h == NULL)
 		return;
-	/* Streams end: resumed, their reader returns end of stream. */
 	h->stopping = true;
-	for (st = h->streams; st != NULL; st = st->next)
-		if (st->suspended) {
-			st->suspended = false;
-			MHD_resume_connection(st->conn);
-		}
+	http_sse_stop(h);
 	MHD_run(h->d);
 	ev_io_stop(s->loop, &h->io);
 	ev_io_stop(s->loop, &h->accept_io);
@@ -969,7 +689,6 @@ http_stop(struct sup *s)
 	 * http_notify_cb() frees each http_conn). */
 	MHD_stop_daemon(h->d);
 	close(h->lfd);
-	http_doc_unref(h->doc);
 	free(h);
 	s->http = NULL;
 }
