@@ -526,3 +526,121 @@ out:
 	pbuf_free(&note);
 	return ret;
 }
+
+/* --- failed/: reading and retrying dead letters (hqctl) --------------- */
+
+void
+queue_note_field(const char *note, const char *key, char *out, size_t len)
+{
+	char		 pat[32];
+	const char	*p;
+	size_t		 o = 0;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((p = strstr(note, pat)) == NULL)
+		return;
+	p += strlen(pat);
+	if (*p != '"') {
+		while (*p && *p != ',' && *p != '}' && o + 1 < len)
+			out[o++] = *p++;
+		out[o] = '\0';
+		return;
+	}
+	for (p++; *p && *p != '"' && o + 1 < len; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			out[o++] = *p == 'n' ? ' ' : *p;
+		} else
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+char *
+queue_note_read(struct queue *q, const char *name)
+{
+	char	 errname[NAME_MAX + 1], *buf;
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name);
+	if ((fd = openat(q->failedfd, errname, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC)) == -1)
+		return NULL;
+	buf = xmalloc(QUEUE_NOTE_READ_MAX + 1);
+	n = read(fd, buf, QUEUE_NOTE_READ_MAX);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static int
+queue_namecmp(const void *a, const void *b)
+{
+	return queue_name_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+queue_failed_names(struct queue *q, size_t *np)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		**v = NULL;
+	size_t		 n = 0, cap = 0;
+
+	*np = 0;
+	if ((d = fd_opendir(q->failedfd)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		/* A directory under an entry's name is no dead letter. */
+		if (!queue_name_parse(de->d_name, NULL) ||
+		    queue_dirent_isdir(q->failedfd, de))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), queue_namecmp);
+	*np = n;
+	return v;
+}
+
+int
+queue_retry(struct queue *q, const char *name, char *as, size_t aslen)
+{
+	char		errname[NAME_MAX + 1];
+	unsigned	try;
+	int		r = -1;
+
+	for (try = 0; try < QUEUE_COPY_TRIES && r == -1; try++) {
+		if (queue_copy_name(name, try, as, aslen) == -1)
+			break;
+		if ((r = fd_rename_noreplace(q->failedfd, name, q->pendingfd,
+		    as)) == -1 && errno != EEXIST)
+			break;
+	}
+	if (r == -1)
+		return -1;
+	snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name);
+	unlinkat(q->failedfd, errname, 0);
+	return 0;
+}
+
+bool
+queue_failed_has(struct queue *q, const char *name)
+{
+	struct stat	st;
+
+	return fstatat(q->failedfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode);
+}

@@ -84,6 +84,27 @@ long	queue_requeue_slot(struct queue *q, int slot);
  * was). */
 int	queue_fail(struct queue *q, int fromfd, const char *name,
 	    const char *reason, long attempts, int worker_slot);
+
+/* Reading failed/ (hqctl failed, retry). */
+/* Bytes of a note read back; the rest of a longer one is not read. */
+#define QUEUE_NOTE_READ_MAX	4096
+/* The first line of failed/<name>.err, or NULL; caller frees. */
+char	*queue_note_read(struct queue *q, const char *name);
+/* The value of key in a note queue_fail() wrote, unescaped enough to
+ * print ("" when absent). */
+void	 queue_note_field(const char *note, const char *key, char *out,
+	    size_t len);
+/* Entry names in failed/, in application order (NULL, *np 0: none or
+ * unreadable); caller frees each and the array. */
+char	**queue_failed_names(struct queue *q, size_t *np);
+/* failed/ holds a dead letter of that name (anything but a directory). */
+bool	 queue_failed_has(struct queue *q, const char *name);
+/* failed/<name> back to pending/ under its name, or, when that name is
+ * pending (or taken there by anything), as the next free copy of it: same
+ * entry, same default id. Never over anything. The name it now has into
+ * as; its note is removed. 0, or -1 with errno (it stays in failed/). */
+int	 queue_retry(struct queue *q, const char *name, char *as,
+	    size_t aslen);
 /* True when de, read from dirfd, is a directory. */
 bool	queue_dirent_isdir(int dirfd, const struct dirent *de);
 

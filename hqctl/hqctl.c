@@ -550,100 +550,12 @@ out:
 
 /* --- failed, retry ---------------------------------------------------- */
 
-/* The "error" value of our own .err note, unescaped enough to print. */
-static void
-hqctl_note_field(const char *note, const char *key, char *out, size_t len)
-{
-	char		 pat[32];
-	const char	*p;
-	size_t		 o = 0;
-
-	out[0] = '\0';
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if ((p = strstr(note, pat)) == NULL)
-		return;
-	p += strlen(pat);
-	if (*p != '"') {
-		while (*p && *p != ',' && *p != '}' && o + 1 < len)
-			out[o++] = *p++;
-		out[o] = '\0';
-		return;
-	}
-	for (p++; *p && *p != '"' && o + 1 < len; p++) {
-		if (*p == '\\' && p[1] != '\0') {
-			p++;
-			out[o++] = *p == 'n' ? ' ' : *p;
-		} else
-			out[o++] = *p;
-	}
-	out[o] = '\0';
-}
-
-static char *
-hqctl_slurp(int dirfd, const char *name, size_t max)
-{
-	char	*buf;
-	ssize_t	 n;
-	int	 fd;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
-		return NULL;
-	buf = xmalloc(max + 1);
-	n = read(fd, buf, max);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
-
-static int
-hqctl_namecmp(const void *a, const void *b)
-{
-	return queue_name_cmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Entry names in failed/, in application order; caller frees. */
-static char **
-hqctl_failed_names(struct queue *q, size_t *np)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		**v = NULL;
-	size_t		 n = 0, cap = 0;
-
-	*np = 0;
-	if ((d = fd_opendir(q->failedfd)) == NULL)
-		return NULL;
-	while ((de = readdir(d)) != NULL) {
-		/* A directory under an entry's name is no dead letter. */
-		if (!queue_name_parse(de->d_name, NULL) ||
-		    queue_dirent_isdir(q->failedfd, de))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		v[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(v, n, sizeof(*v), hqctl_namecmp);
-	*np = n;
-	return v;
-}
-
 static int
 hqctl_failed(struct hqctl *c, int argc, char **argv)
 {
 	struct queue	 q;
 	struct pbuf	 out = { 0 };
-	char		 err[512], errname[NAME_MAX + 1], reason[1024];
-	char		 attempts[32], when[64];
+	char		 err[512], reason[1024], attempts[32], when[64];
 	char		**names, *note;
 	size_t		 n, i;
 	bool		 json = argc == 2 && strcmp(argv[1], "--json") == 0;
@@ -652,18 +564,16 @@ hqctl_failed(struct hqctl *c, int argc, char **argv)
 		return hqctl_err(HQ_EX_USAGE, "usage: hqctl failed [--json]");
 	if (queue_open(&q, c->root, false, 0, err, sizeof(err)) == -1)
 		return hqctl_err(HQ_EX_NOINPUT, "no queue: %s", err);
-	names = hqctl_failed_names(&q, &n);
+	names = queue_failed_names(&q, &n);
 	if (json)
 		pbuf_printf(&out, "[");
 	for (i = 0; i < n; i++) {
-		snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX,
-		    names[i]);
-		note = hqctl_slurp(q.failedfd, errname, 4096);
-		hqctl_note_field(note ? note : "", "error", reason,
+		note = queue_note_read(&q, names[i]);
+		queue_note_field(note ? note : "", "error", reason,
 		    sizeof(reason));
-		hqctl_note_field(note ? note : "", "attempts", attempts,
+		queue_note_field(note ? note : "", "attempts", attempts,
 		    sizeof(attempts));
-		hqctl_note_field(note ? note : "", "failed_at", when,
+		queue_note_field(note ? note : "", "failed_at", when,
 		    sizeof(when));
 		if (json) {
 			pbuf_printf(&out, "%s{\"entry\":", i ? "," : "");
@@ -694,45 +604,22 @@ hqctl_failed(struct hqctl *c, int argc, char **argv)
 	return 0;
 }
 
-/* Back to pending/ under its name, or, when that name is pending (or
- * taken there by anything), as the next free copy of it: same entry, same
- * default id. Never over anything. Prints the name it now has. */
+/* Prints the name it now has. */
 static int
 hqctl_retry_one(struct queue *q, const char *name)
 {
-	char		errname[NAME_MAX + 1], as[NAME_MAX + 1];
-	unsigned	try;
-	int		r = -1;
+	char	as[NAME_MAX + 1];
 
-	for (try = 0; try < QUEUE_COPY_TRIES && r == -1; try++) {
-		if (queue_copy_name(name, try, as, sizeof(as)) == -1)
-			break;
-		if ((r = fd_rename_noreplace(q->failedfd, name, q->pendingfd,
-		    as)) == -1 && errno != EEXIST)
-			break;
-	}
-	if (r == -1) {
+	if (queue_retry(q, name, as, sizeof(as)) == -1) {
 		fprintf(stderr, "hqctl: retry %s: %s\n", name,
 		    strerror(errno));
 		return -1;
 	}
-	snprintf(errname, sizeof(errname), "%s" HQ_REASON_SUFFIX, name);
-	unlinkat(q->failedfd, errname, 0);
 	if (strcmp(as, name) != 0)
 		fprintf(stderr, "hqctl: %s: that name is pending: retried as "
 		    "%s\n", name, as);
 	printf("%s\n", as);
 	return 0;
-}
-
-/* failed/ holds a dead letter of that name (anything but a directory). */
-static bool
-hqctl_failed_has(struct queue *q, const char *name)
-{
-	struct stat	st;
-
-	return fstatat(q->failedfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !S_ISDIR(st.st_mode);
 }
 
 static int
@@ -749,7 +636,7 @@ hqctl_retry(struct hqctl *c, int argc, char **argv)
 	if (queue_open(&q, c->root, false, 0, err, sizeof(err)) == -1)
 		return hqctl_err(HQ_EX_NOINPUT, "no queue: %s", err);
 	if (strcmp(argv[1], "--all") == 0) {
-		names = hqctl_failed_names(&q, &n);
+		names = queue_failed_names(&q, &n);
 		for (i = 0; i < n; i++) {
 			if (hqctl_retry_one(&q, names[i]) == -1)
 				rc = HQ_EX_IOERR;
@@ -762,12 +649,12 @@ hqctl_retry(struct hqctl *c, int argc, char **argv)
 			snprintf(name, sizeof(name), "%s", argv[1]);
 		else {
 			snprintf(name, sizeof(name), "%s.json", argv[1]);
-			if (!hqctl_failed_has(&q, name))
+			if (!queue_failed_has(&q, name))
 				snprintf(name, sizeof(name), "%s.msgpack",
 				    argv[1]);
 		}
 		if (!queue_name_parse(name, NULL) ||
-		    !hqctl_failed_has(&q, name))
+		    !queue_failed_has(&q, name))
 			rc = hqctl_err(HQ_EX_NOINPUT, "no failed entry '%s'",
 			    argv[1]);
 		else if (hqctl_retry_one(&q, name) == -1)

@@ -1156,6 +1156,73 @@ test_fail_reason_cut(void)
 	queue_close(&q);
 }
 
+/* What hqctl failed and retry read back: the names in order, the note's
+ * fields, and a retry that never lands on a pending name. */
+static void
+test_failed_read_retry(void)
+{
+	struct queue	 q;
+	char		 err[256], as[NAME_MAX + 1], out[128];
+	char		**names, *note;
+	size_t		 n, i;
+
+	REQUIRE(queue_open(&q, "q", true, 0750, err, sizeof(err)) == 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "5_a.json") == 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "10_b.json") == 0);
+	REQUIRE(test_queue_touch_at(q.processingfd, "2_c.msgpack") == 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "5_a.json",
+	    "bad \"sql\" here", 3, 1), 0);
+	CHECK_EQ_INT(queue_fail(&q, q.processingfd, "10_b.json", "x", 1, 0),
+	    0);
+	/* No note: listed, but nothing to read. */
+	REQUIRE(renameat(q.processingfd, "2_c.msgpack", q.failedfd,
+	    "2_c.msgpack") == 0);
+	/* Neither a directory nor a name that is no entry's is listed. */
+	REQUIRE(mkdirat(q.failedfd, "3_d.json", 0750) == 0);
+	REQUIRE(test_queue_touch_at(q.failedfd, "junk") == 0);
+
+	names = queue_failed_names(&q, &n);
+	REQUIRE(n == 3);
+	CHECK_EQ_STR(names[0], "2_c.msgpack");
+	CHECK_EQ_STR(names[1], "5_a.json");
+	CHECK_EQ_STR(names[2], "10_b.json");
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+
+	CHECK(queue_note_read(&q, "2_c.msgpack") == NULL);
+	REQUIRE((note = queue_note_read(&q, "5_a.json")) != NULL);
+	queue_note_field(note, "error", out, sizeof(out));
+	CHECK_EQ_STR(out, "bad \"sql\" here");
+	queue_note_field(note, "attempts", out, sizeof(out));
+	CHECK_EQ_STR(out, "3");
+	queue_note_field(note, "failed_at", out, sizeof(out));
+	CHECK_EQ_INT(strlen(out), 20);
+	queue_note_field(note, "nothing", out, sizeof(out));
+	CHECK_EQ_STR(out, "");
+	free(note);
+
+	CHECK(queue_failed_has(&q, "5_a.json"));
+	CHECK(!queue_failed_has(&q, "3_d.json"));
+	CHECK(!queue_failed_has(&q, "9_none.json"));
+
+	/* Its name is pending again: retried as a copy, note gone. */
+	REQUIRE(test_queue_touch_at(q.pendingfd, "5_a.json") == 0);
+	CHECK_EQ_INT(queue_retry(&q, "5_a.json", as, sizeof(as)), 0);
+	CHECK_EQ_STR(as, "5_a~2.json");
+	CHECK(test_queue_exists_at(q.pendingfd, "5_a.json"));
+	CHECK(test_queue_exists_at(q.pendingfd, "5_a~2.json"));
+	CHECK(!test_queue_exists_at(q.failedfd, "5_a.json"));
+	CHECK(!test_queue_exists_at(q.failedfd, "5_a.json" HQ_REASON_SUFFIX));
+	CHECK_EQ_INT(queue_retry(&q, "2_c.msgpack", as, sizeof(as)), 0);
+	CHECK_EQ_STR(as, "2_c.msgpack");
+	CHECK(test_queue_exists_at(q.pendingfd, "2_c.msgpack"));
+	errno = 0;
+	CHECK_EQ_INT(queue_retry(&q, "9_none.json", as, sizeof(as)), -1);
+	CHECK_EQ_INT(errno, ENOENT);
+	queue_close(&q);
+}
+
 static const struct hqtest tests[] = {
 	{ "open_creates_tree", test_open_creates_tree },
 	{ "name_parse", test_name_parse },
@@ -1171,6 +1238,7 @@ static const struct hqtest tests[] = {
 	{ "fail_collisions", test_fail_collisions },
 	{ "fail_note_mode", test_fail_note_mode },
 	{ "fail_reason_cut", test_fail_reason_cut },
+	{ "failed_read_retry", test_failed_read_retry },
 };
 
 HQTEST_MAIN(tests)
