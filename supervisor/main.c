@@ -10,7 +10,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "common/report.h"
 #include "common/xmalloc.h"
 #include "supervisor/sup.h"
+#include "worker/dbfile.h"
 #include "worker/worker.h"
 
 static void
@@ -115,7 +115,7 @@ main_args(struct sup *s, int argc, char **argv, bool *check)
 			exit(HQ_EX_OK);
 		case 'V':
 			printf("hqd %s (sqlite %s)\n", HQ_VERSION,
-			    sqlite3_libversion());
+			    dbfile_sqlite_version());
 			exit(HQ_EX_OK);
 		default:
 			if (ch < 1000 || ch >= 1000 + (int)config_noptions) {
@@ -541,45 +541,6 @@ main_trust(struct sup *s)
 		}
 }
 
-/* Open the database once before any worker does: a path that can never
- * work is a configuration error at start, not a failed/ full of entries. */
-static void
-main_check_db(struct sup *s)
-{
-	char	 dir[PATH_MAX];
-	sqlite3	*db = NULL;
-	char	*nodes, *name, err[256];
-	int	 rc;
-
-	/* A cluster: the form is checked here, the cluster by the workers
-	 * (down at start, the entries wait for it, see docs/dqlite.md). */
-	if (dqsink_is_uri(s->cfg.db)) {
-		if (dq_parse_uri(s->cfg.db, &nodes, &name, err,
-		    sizeof(err)) == -1) {
-			log_warnx("--db %s: %s", s->cfg.db, err);
-			exit(HQ_EX_CONFIG);
-		}
-		free(nodes);
-		free(name);
-		return;
-	}
-	snprintf(dir, sizeof(dir), "%s", s->cfg.db);
-	if (mkdir(dirname(dir), 0750) == -1 && errno != EEXIST)
-		log_warn("mkdir %s", dir);
-	rc = sqlite3_open_v2(s->cfg.db, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		log_warnx("database %s: %s", s->cfg.db,
-		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
-		exit(HQ_EX_CANTCREAT);
-	}
-	if (sqlite3_db_readonly(db, "main") == 1)
-		log_warnx("database %s is read-only: entries will be retried "
-		    "and then fail", s->cfg.db);
-	sqlite3_close(db);
-}
-
 /* Everything main() set up, in reverse (each part copes with "not set
  * up"): the normal exit and the failures after the loop exists. */
 static void
@@ -607,6 +568,7 @@ main(int argc, char **argv)
 	char		 err[512];
 	bool		 check = false;
 	long		 n;
+	int		 rc;
 
 	if (argc == 3 && strcmp(argv[1], "-W") == 0)
 		worker_main(argv[2]);
@@ -636,7 +598,10 @@ main(int argc, char **argv)
 	main_check_fs(&s);
 	main_lock(&s);
 	main_trust(&s);
-	main_check_db(&s);
+	/* As main_lock() and main_trust() refusing: before the loop, so
+	 * nothing to free but what the exit frees. */
+	if ((rc = dbfile_check(s.cfg.db)) != 0)
+		return rc;
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	notify_init(&s);
 	if (stats_start(&s, err, sizeof(err)) == -1) {
@@ -679,20 +644,8 @@ main(int argc, char **argv)
 	http_stop(&s);
 
 	/* Every worker is reaped: one last connection, alone, folds the WAL
-	 * back into the database and removes it (workers closing together
-	 * may each leave it to the other). */
-	{
-		sqlite3 *db = NULL;
-
-		/* It must read something, or close has no WAL to fold. */
-		if (!dqsink_is_uri(s.cfg.db) && sqlite3_open_v2(s.cfg.db, &db, SQLITE_OPEN_READWRITE,
-		    NULL) == SQLITE_OK) {
-			sqlite3_busy_timeout(db, 1000);
-			sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1",
-			    NULL, NULL, NULL);
-		}
-		sqlite3_close(db);
-	}
+	 * back into the database and removes it. */
+	dbfile_fold_wal(s.cfg.db);
 	/* Nothing may be left claimed. */
 	if ((n = queue_requeue_all(&s.q)) > 0)
 		log_warnx("returned %ld entries from processing/ to pending/",
