@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* config.c: defaults, the option table, parsing and validation. */
+/* config.c: defaults, the option table, parsing and validation, and
+ * hqd's command line and --help built from the table. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -331,4 +333,135 @@ config_hostport(const char *spec, char *host, size_t hostlen, char *port,
 		snprintf(host, hostlen, "%.*s", (int)hl, h);
 	snprintf(port, portlen, "%ld", p);
 	return 0;
+}
+
+/* --- hqd's command line, built from the table ---------------------- */
+
+void
+config_usage(FILE *f)
+{
+	size_t	i;
+	char	left[64];
+
+	fprintf(f, "usage: hqd [options]\n"
+	    "Apply SQL entries queued as files under the queue root to a "
+	    "SQLite database.\n\noptions (environment variable in "
+	    "brackets):\n");
+	for (i = 0; i < config_noptions; i++) {
+		const struct config_option *o = &config_options[i];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->flag,
+		    o->type == CONFIG_BOOL ? "[=" : " ",
+		    o->arg ? o->arg : "");
+		if (o->type == CONFIG_BOOL)
+			strncat(left, "]", sizeof(left) - strlen(left) - 1);
+		fprintf(f, "  %-32s %s", left, o->help);
+		if (o->env[0] != NULL)
+			fprintf(f, " [%s%s%s]", o->env[0],
+			    o->env[1] ? ", " : "", o->env[1] ? o->env[1] : "");
+		fputc('\n', f);
+	}
+	fprintf(f, "  %-32s %s\n", "-w N", "same as --workers N");
+	fprintf(f, "  %-32s %s\n", "-v", "same as --log-level debug");
+	fprintf(f, "  %-32s %s\n", "-n, --check",
+	    "check the configuration and exit");
+	fprintf(f, "  %-32s %s\n", "-h, --help", "show this help");
+	fprintf(f, "  %-32s %s\n", "-V, --version", "show the version");
+	fprintf(f, "\nSignals: TERM/INT drain and exit 0 (a second INT stops "
+	    "at once), HUP rescans\nand reopens the log, USR1 reopens the "
+	    "log. Exit codes: 0 ok, 64 usage,\n71 OS limits (open files, "
+	    "shared memory), 73 cannot create (tree, database,\n/dev/shm "
+	    "segment), 75 root held by another hqd, 78 configuration.\n");
+}
+
+enum config_args
+config_args(struct hq_config *cfg, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	struct option	 longopts[64];
+	const struct config_option **fopt;
+	const char	**fval;
+	bool		 skip[64] = { false }, check = false;
+	size_t		 i, n = 0, nflags = 0;
+	int		 ch, idx;
+	enum config_args ret = CONFIG_ARGS_RUN;
+
+	err[0] = '\0';
+	for (i = 0; i < config_noptions && n < nitems(longopts) - 4; i++) {
+		longopts[n].name = config_options[i].flag;
+		longopts[n].has_arg = config_options[i].type == CONFIG_BOOL ?
+		    optional_argument : required_argument;
+		longopts[n].flag = NULL;
+		longopts[n].val = 1000 + (int)i;
+		n++;
+	}
+	longopts[n++] = (struct option){ "check", no_argument, NULL, 'n' };
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	/* Flags are collected first and applied after the environment, so
+	 * that a flag beats its variable (which is then not even read). */
+	fopt = xcalloc((size_t)argc + 1, sizeof(*fopt));
+	fval = xcalloc((size_t)argc + 1, sizeof(*fval));
+	while ((ch = getopt_long(argc, argv, "w:vnhV", longopts, &idx)) !=
+	    -1) {
+		const struct config_option *o = NULL;
+		const char *val = optarg;
+
+		switch (ch) {
+		case 'w':
+			o = config_find("workers");
+			break;
+		case 'v':
+			o = config_find("log-level");
+			val = "debug";
+			break;
+		case 'n':
+			check = true;
+			continue;
+		case 'h':
+			ret = CONFIG_ARGS_HELP;
+			goto out;
+		case 'V':
+			ret = CONFIG_ARGS_VERSION;
+			goto out;
+		default:
+			/* getopt_long() has said what is wrong. */
+			if (ch < 1000 || ch >= 1000 + (int)config_noptions) {
+				ret = CONFIG_ARGS_USAGE;
+				goto out;
+			}
+			o = &config_options[ch - 1000];
+			if (o->type == CONFIG_BOOL && val == NULL)
+				val = "true";
+		}
+		fopt[nflags] = o;
+		fval[nflags++] = val;
+		skip[o - config_options] = true;
+	}
+	ret = CONFIG_ARGS_INVALID;
+	if (config_from_env(cfg, skip, err, errlen) == -1)
+		goto out;
+	for (i = 0; i < nflags; i++) {
+		char origin[64];
+
+		snprintf(origin, sizeof(origin), "--%s", fopt[i]->flag);
+		if (config_set(cfg, fopt[i], fval[i], origin, err,
+		    errlen) == -1)
+			goto out;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'",
+		    argv[optind]);
+		ret = CONFIG_ARGS_USAGE;
+		goto out;
+	}
+	if (config_check(cfg, err, errlen) == -1)
+		goto out;
+	ret = check ? CONFIG_ARGS_CHECK : CONFIG_ARGS_RUN;
+out:
+	free(fopt);
+	free(fval);
+	return ret;
 }

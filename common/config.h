@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct hq_config {
 	char		*root;			/* queue root, as given */
@@ -77,5 +78,22 @@ int	config_hostport(const char *spec, char *host, size_t hostlen,
 	    char *port, size_t portlen);
 /* Cross-field checks after all sources are applied. 0 or -1 + err. */
 int	config_check(const struct hq_config *cfg, char *err, size_t errlen);
+
+/* What hqd's command line asks for, and what hqd then does. */
+enum config_args {
+	CONFIG_ARGS_RUN = 0,	/* cfg is complete and checked */
+	CONFIG_ARGS_CHECK,	/* -n: the same, then exit 0 */
+	CONFIG_ARGS_HELP,	/* -h: config_usage(stdout), exit 0 */
+	CONFIG_ARGS_VERSION,	/* -V */
+	CONFIG_ARGS_USAGE,	/* err (when not empty), usage, exit 64 */
+	CONFIG_ARGS_INVALID,	/* err, exit 78 */
+};
+/* Parse hqd's flags (the table's, -w, -v, -n, -h, -V) and the
+ * environment into cfg, a flag beating its variable; then
+ * config_check(). err is always set, "" when there is nothing to say. */
+enum config_args config_args(struct hq_config *cfg, int argc, char **argv,
+		    char *err, size_t errlen);
+/* hqd's --help. */
+void	config_usage(FILE *f);
 
 #endif

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
@@ -28,135 +27,6 @@
 #include "supervisor/sup.h"
 #include "worker/dbfile.h"
 #include "worker/worker.h"
-
-static void
-usage(FILE *f)
-{
-	size_t	i;
-	char	left[64];
-
-	fprintf(f, "usage: hqd [options]\n"
-	    "Apply SQL entries queued as files under the queue root to a "
-	    "SQLite database.\n\noptions (environment variable in "
-	    "brackets):\n");
-	for (i = 0; i < config_noptions; i++) {
-		const struct config_option *o = &config_options[i];
-
-		snprintf(left, sizeof(left), "--%s%s%s", o->flag,
-		    o->type == CONFIG_BOOL ? "[=" : " ",
-		    o->arg ? o->arg : "");
-		if (o->type == CONFIG_BOOL)
-			strncat(left, "]", sizeof(left) - strlen(left) - 1);
-		fprintf(f, "  %-32s %s", left, o->help);
-		if (o->env[0] != NULL)
-			fprintf(f, " [%s%s%s]", o->env[0],
-			    o->env[1] ? ", " : "", o->env[1] ? o->env[1] : "");
-		fputc('\n', f);
-	}
-	fprintf(f, "  %-32s %s\n", "-w N", "same as --workers N");
-	fprintf(f, "  %-32s %s\n", "-v", "same as --log-level debug");
-	fprintf(f, "  %-32s %s\n", "-n, --check",
-	    "check the configuration and exit");
-	fprintf(f, "  %-32s %s\n", "-h, --help", "show this help");
-	fprintf(f, "  %-32s %s\n", "-V, --version", "show the version");
-	fprintf(f, "\nSignals: TERM/INT drain and exit 0 (a second INT stops "
-	    "at once), HUP rescans\nand reopens the log, USR1 reopens the "
-	    "log. Exit codes: 0 ok, 64 usage,\n71 OS limits (open files, "
-	    "shared memory), 73 cannot create (tree, database,\n/dev/shm "
-	    "segment), 75 root held by another hqd, 78 configuration.\n");
-}
-
-static void
-main_args(struct sup *s, int argc, char **argv, bool *check)
-{
-	struct option	 longopts[64];
-	const struct config_option **fopt;
-	const char	**fval;
-	bool		 skip[64] = { false };
-	char		 err[512];
-	size_t		 i, n = 0, nflags = 0;
-	int		 ch, idx;
-
-	for (i = 0; i < config_noptions && n < nitems(longopts) - 4; i++) {
-		longopts[n].name = config_options[i].flag;
-		longopts[n].has_arg = config_options[i].type == CONFIG_BOOL ?
-		    optional_argument : required_argument;
-		longopts[n].flag = NULL;
-		longopts[n].val = 1000 + (int)i;
-		n++;
-	}
-	longopts[n++] = (struct option){ "check", no_argument, NULL, 'n' };
-	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
-	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
-
-	/* Flags are collected first and applied after the environment, so
-	 * that a flag beats its variable (which is then not even read). */
-	fopt = xcalloc((size_t)argc + 1, sizeof(*fopt));
-	fval = xcalloc((size_t)argc + 1, sizeof(*fval));
-	while ((ch = getopt_long(argc, argv, "w:vnhV", longopts, &idx)) !=
-	    -1) {
-		const struct config_option *o = NULL;
-		const char *val = optarg;
-
-		switch (ch) {
-		case 'w':
-			o = config_find("workers");
-			break;
-		case 'v':
-			o = config_find("log-level");
-			val = "debug";
-			break;
-		case 'n':
-			*check = true;
-			continue;
-		case 'h':
-			usage(stdout);
-			exit(HQ_EX_OK);
-		case 'V':
-			printf("hqd %s (sqlite %s)\n", HQ_VERSION,
-			    dbfile_sqlite_version());
-			exit(HQ_EX_OK);
-		default:
-			if (ch < 1000 || ch >= 1000 + (int)config_noptions) {
-				usage(stderr);
-				exit(HQ_EX_USAGE);
-			}
-			o = &config_options[ch - 1000];
-			if (o->type == CONFIG_BOOL && val == NULL)
-				val = "true";
-		}
-		fopt[nflags] = o;
-		fval[nflags++] = val;
-		skip[o - config_options] = true;
-	}
-	if (config_from_env(&s->cfg, skip, err, sizeof(err)) == -1) {
-		fprintf(stderr, "hqd: %s\n", err);
-		exit(HQ_EX_CONFIG);
-	}
-	for (i = 0; i < nflags; i++) {
-		char origin[64];
-
-		snprintf(origin, sizeof(origin), "--%s", fopt[i]->flag);
-		if (config_set(&s->cfg, fopt[i], fval[i], origin, err,
-		    sizeof(err)) == -1) {
-			fprintf(stderr, "hqd: %s\n", err);
-			exit(HQ_EX_CONFIG);
-		}
-	}
-	free(fopt);
-	free(fval);
-	if (optind < argc) {
-		fprintf(stderr, "hqd: unexpected argument '%s'\n",
-		    argv[optind]);
-		usage(stderr);
-		exit(HQ_EX_USAGE);
-	}
-	if (config_check(&s->cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "hqd: %s\n", err);
-		exit(HQ_EX_CONFIG);
-	}
-}
 
 /* File systems where SQLite's locks and the queue's renames cannot be
  * trusted: NFS, SMB/CIFS, Ceph, AFS, Coda, NCP, 9p. FUSE is only warned
@@ -577,7 +447,28 @@ main(int argc, char **argv)
 	s.lockfd = s.pidfd = s.ifd = s.notify_fd = -1;
 	log_init("hqd", LOG_LEVEL_INFO);
 	config_defaults(&s.cfg);
-	main_args(&s, argc, argv, &check);
+	switch (config_args(&s.cfg, argc, argv, err, sizeof(err))) {
+	case CONFIG_ARGS_RUN:
+		break;
+	case CONFIG_ARGS_CHECK:
+		check = true;
+		break;
+	case CONFIG_ARGS_HELP:
+		config_usage(stdout);
+		return HQ_EX_OK;
+	case CONFIG_ARGS_VERSION:
+		printf("hqd %s (sqlite %s)\n", HQ_VERSION,
+		    dbfile_sqlite_version());
+		return HQ_EX_OK;
+	case CONFIG_ARGS_USAGE:
+		if (err[0] != '\0')
+			fprintf(stderr, "hqd: %s\n", err);
+		config_usage(stderr);
+		return HQ_EX_USAGE;
+	case CONFIG_ARGS_INVALID:
+		fprintf(stderr, "hqd: %s\n", err);
+		return HQ_EX_CONFIG;
+	}
 	log_set_level((enum log_level)s.cfg.log_level);
 	if (check) {
 		printf("hqd: configuration ok (root %s, db %s, %d workers)\n",

@@ -5,8 +5,11 @@
  * environment (every variable of the table cleared first, so the caller's
  * environment cannot leak in) and config_check.
  */
+#include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/config.h"
 #include "common/hq.h"
@@ -552,6 +555,73 @@ test_hostport(void)
 	config_free(&c);
 }
 
+/* hqd's command line: a flag beats its variable, -n asks for a check, -h
+ * stops at once, and the errors say what hqd then does. */
+static enum config_args
+test_config_args(struct hq_config *c, char *err, ...)
+{
+	char		*argv[16];
+	int		 argc = 0;
+	va_list		 ap;
+
+	argv[argc++] = (char *)(uintptr_t)"hqd";
+	va_start(ap, err);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL && argc < 15)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	optind = 0;	/* glibc: start over */
+	opterr = 0;
+	config_free(c);
+	config_defaults(c);
+	return config_args(c, argc, argv, err, ERRLEN);
+}
+
+static void
+test_args(void)
+{
+	struct hq_config	c;
+	char			err[ERRLEN];
+
+	test_config_clear_env();
+	config_defaults(&c);
+	setenv("QUEUE_BATCH_SIZE", "17", 1);
+	setenv("HQ_WORKERS", "5", 1);
+	CHECK_EQ_INT(test_config_args(&c, err, "-w", "3", "-v",
+	    "--keep-completed", (char *)NULL), CONFIG_ARGS_RUN);
+	CHECK_EQ_STR(err, "");
+	CHECK_EQ_INT(c.workers, 3);
+	CHECK_EQ_INT(c.batch_size, 17);
+	CHECK_EQ_INT(c.log_level, LOG_LEVEL_DEBUG);
+	CHECK(c.keep_completed);
+	CHECK_EQ_INT(test_config_args(&c, err, "--check", "--workers=2",
+	    (char *)NULL), CONFIG_ARGS_CHECK);
+	CHECK_EQ_INT(c.workers, 2);
+	CHECK_EQ_INT(test_config_args(&c, err, "--workers=0", "-h",
+	    (char *)NULL), CONFIG_ARGS_HELP);
+	CHECK_EQ_INT(test_config_args(&c, err, "-V", (char *)NULL),
+	    CONFIG_ARGS_VERSION);
+	CHECK_EQ_INT(test_config_args(&c, err, "--no-such", (char *)NULL),
+	    CONFIG_ARGS_USAGE);
+	CHECK_EQ_STR(err, "");
+	CHECK_EQ_INT(test_config_args(&c, err, "extra", (char *)NULL),
+	    CONFIG_ARGS_USAGE);
+	CHECK_EQ_STR(err, "unexpected argument 'extra'");
+	CHECK_EQ_INT(test_config_args(&c, err, "--workers=0", (char *)NULL),
+	    CONFIG_ARGS_INVALID);
+	CHECK(strstr(err, "--workers") != NULL);
+	setenv("QUEUE_BATCH_SIZE", "abc", 1);
+	CHECK_EQ_INT(test_config_args(&c, err, (char *)NULL),
+	    CONFIG_ARGS_INVALID);
+	CHECK(strstr(err, "QUEUE_BATCH_SIZE") != NULL);
+	/* Its flag set, the variable is not even read. */
+	CHECK_EQ_INT(test_config_args(&c, err, "--batch-size", "9",
+	    (char *)NULL), CONFIG_ARGS_RUN);
+	CHECK_EQ_INT(c.batch_size, 9);
+	test_config_clear_env();
+	config_free(&c);
+}
+
 static const struct hqtest tests[] = {
 	{ "hostport", test_hostport },
 	{ "env_empty_and_skip", test_env_empty_and_skip },
@@ -564,6 +634,7 @@ static const struct hqtest tests[] = {
 	{ "str", test_str },
 	{ "env", test_env },
 	{ "check", test_check },
+	{ "args", test_args },
 };
 
 HQTEST_MAIN(tests)
