@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* config.h: hqd's settings. Flags beat environment variables (the old
- * worker's names, SPEC section 10) beat defaults. One table describes every
+ * worker's names, docs/formats.md) beat defaults. One table describes every
  * option, so flags, variables, validation, --help and the example file
  * cannot disagree. hqctl reads the same table for --root and the segment. */
 #ifndef HQ_CONFIG_H

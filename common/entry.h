@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* entry.h: decoding of one queue entry (SPEC section 3) from the bytes of
+/* entry.h: decoding of one queue entry (docs/formats.md) from the bytes of
  * its file, JSON or MessagePack. Pure functions: no I/O, no globals; run in
  * workers, in hqctl and in the fuzzers. */
 #ifndef HQ_ENTRY_H

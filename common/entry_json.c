@@ -141,8 +141,8 @@ done:
 /*
  * The old shell library, when jq is missing, writes
  * "metadata":{}},"created_at":... : a shell default leaves one or more
- * '}' behind the metadata value (compat-samples/README.md). Queues it
- * filled hold such files, and hq applies them. Exactly that is dropped:
+ * '}' behind the metadata value (tests/fixtures/entries/compat/README.md).
+ * Queues it filled hold such files, and hq applies them. Exactly that is dropped:
  * a run of '}' (white space between allowed) right after the value of
  * the top-level "metadata" and before a ','. A '}' anywhere else still
  * fails the entry.

@@ -22,7 +22,7 @@ hq_fnv1a(const char *s)
 	return h;
 }
 
-/* Queue tree, relative to the root (SPEC section 2). */
+/* Queue tree, relative to the root (docs/formats.md). */
 #define HQ_DIR_TMP		".tmp"
 #define HQ_DIR_PENDING		"pending"
 #define HQ_DIR_PROCESSING	"processing"

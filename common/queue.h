@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* queue.h: the queue tree (SPEC section 2) and entry names. The directory an
+/* queue.h: the queue tree (docs/formats.md) and entry names. The directory an
  * entry file is in is its state; only rename(2) moves it. Everything here
  * works on directory descriptors, so a root that is renamed or replaced
  * under a running hqd cannot redirect a rename somewhere else. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* seg.h: the shared-memory stats segment (SPEC section 6). hqd creates it,
- * each worker writes its own slot, hqctl (and the HTTP thread) read it
- * without locks. Every field has one writer. Counters are relaxed atomics;
+/* seg.h: the shared-memory stats segment (docs/stats.md). hqd creates it,
+ * each worker writes its own slot, hqctl and hqd's HTTP server (in the
+ * supervisor's loop) read it without locks. Every field has one writer. Counters are relaxed atomics;
  * the header's ready flag is stored last with release and read with
  * acquire. Gauges are stored whole by their one writer, never incremented
  * by two processes, so a dying worker cannot make them drift.

@@ -4,7 +4,7 @@
 #  - before_commit: never applied; after 3 deaths it is a poison entry and
 #    goes to failed/ with that reason, and hqd goes on with the rest.
 #  - after_commit: applied (the ledger has it) at the first death, so it
-#    must end as applied, not as a dead letter: SPEC 4, every entry ends in
+#    must end as applied, not as a dead letter: every entry ends in
 #    exactly one of applied, failed/ or pending/.
 . "$(dirname "$0")/lib.sh"
 

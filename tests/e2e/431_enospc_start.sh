@@ -4,7 +4,7 @@
 # written: an entry that wrongly gives up shows as a dead letter). hqd ran
 # once and stopped cleanly, so SQLite removed the -wal and -shm files; then
 # the disk filled up. The workers' first open must create them, and
-# cannot: that is a full disk, which hqd waits out (SPEC 4: transient; a
+# cannot: that is a full disk, which hqd waits out (transient; a
 # full disk does not use up retries, --max-retries 1 here) - no entry may
 # go to failed/. Space returns: all applied exactly once.
 # Needs root (mount); skipped (77) where mounting a tmpfs is not permitted.

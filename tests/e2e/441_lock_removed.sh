@@ -2,7 +2,7 @@
 # The whole tree under the root removed while hqd runs, its lock file
 # (.hqd.lock) with it: hqd rebuilds the tree (440), and the root must stay
 # its own. A second hqd on the root is refused at once, naming the pid
-# that holds the root (SPEC 5: only one hqd per root), and the stats
+# that holds the root (only one hqd per root), and the stats
 # segment still shows the first one. Entries published afterwards are
 # applied exactly once.
 . "$(dirname "$0")/lib.sh"

@@ -2,8 +2,8 @@
 # processing/ removed under a running hqd (its workers rebuild their
 # folders on their next claim, 440), and later a worker dies holding
 # entries (killed while it retries against a database lock): the entries
-# it held must go back to pending/ as soon as its death is seen (SPEC 4,
-# Recovery), be applied exactly once, and nothing may be left in
+# it held must go back to pending/ as soon as its death is seen
+# (docs/architecture.md, recovery), be applied exactly once, and nothing may be left in
 # processing/ when hqd exits.
 . "$(dirname "$0")/lib.sh"
 : "${HQCTL:?HQCTL must point at the hqctl binary}"

@@ -92,7 +92,7 @@ t3_json_is() {
 }
 
 # t3_old_keys FILE: the old worker's heartbeat keys are all there, at the
-# top level, with the old types (SPEC 7): integers, a mode string and a
+# top level, with the old types (docs/stats.md): integers, a mode string and a
 # boolean; the new counts are integers too.
 t3_old_keys() {
 	perl -e '

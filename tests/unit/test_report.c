@@ -791,7 +791,7 @@ test_json_down(void)
 }
 
 /* The old keys keep their types with hqd down too: "mode" is one of the
- * two values the old worker wrote (SPEC 7); "daemon" says it is down. */
+ * two values the old worker wrote (docs/stats.md); "daemon" says it is down. */
 static void
 test_json_down_old_keys(void)
 {
