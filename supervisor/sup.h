@@ -162,14 +162,17 @@ void	notify_send(struct sup *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	notify_close(struct sup *);
 
-/* main.c */
+/* root.c */
 /* Take the root lock (then write the pid file); exits 75 when another hqd
  * holds it. */
-void	main_lock(struct sup *);
+void	root_lock(struct sup *);
 /* Write ROOT/.hqd.lock again if it was removed (every rescan). */
-void	main_pidfile(struct sup *);
+void	root_pidfile(struct sup *);
 /* True when the root's path no longer names the directory we lock. */
-bool	main_root_gone(struct sup *);
+bool	root_gone(struct sup *);
+/* Refuse a root others may write (exits 78); with --group, share the tree
+ * with that group only. */
+void	root_trust(struct sup *);
 
 /* signals.c */
 void	signals_start(struct sup *);

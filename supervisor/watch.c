@@ -201,7 +201,7 @@ watch_rescan(struct sup *s, const char *why)
 		return;
 	/* Checked first: rebuilding the tree inside a removed root fails,
 	 * and another hqd may rightly serve the new one. */
-	if (main_root_gone(s)) {
+	if (root_gone(s)) {
 		log_warnx("queue root %s was removed or replaced: draining "
 		    "(start hqd again to serve the new one)", s->q.root);
 		s->exit_code = HQ_EX_TEMPFAIL;
@@ -242,7 +242,7 @@ watch_rescan(struct sup *s, const char *why)
 	closedir(d);
 	/* The pid file may have gone with the tree: write it again. (The
 	 * lock is on the root directory: it cannot go.) */
-	main_pidfile(s);
+	root_pidfile(s);
 	/* Bad names no longer present may be reported again later. */
 	pset_sweep(&s->badnames);
 	dispatch(s);
