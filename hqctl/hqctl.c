@@ -51,10 +51,14 @@ usage(FILE *f)
 	    "        counts go on across hqd's restarts\n"
 	    "  enqueue [--priority N] [--op NAME] [--id ID] [--metadata JSON]\n"
 	    "          [--param TEXT]... [--int N] [--real X] [--null]\n"
-	    "          [--sync|--no-sync] [--lenient] SQL|-\n"
+	    "          [--sync|--no-sync] [--lenient] SQL|-|--many\n"
 	    "        queue one entry (SQL '-' reads stdin); prints its name.\n"
-	    "        The file is fsynced before its rename; --sync also syncs\n"
-	    "        pending/, --no-sync skips both (the old library's way).\n"
+	    "        Durable when it returns: the file's data is flushed\n"
+	    "        before its rename, pending/ after it (--sync, the\n"
+	    "        default); --no-sync skips both (the old library's way).\n"
+	    "        --many: one entry per line of stdin, a JSON object\n"
+	    "        {\"sql\":...,\"params\":[...],\"priority\":N,...}; all\n"
+	    "        share one flush; prints a name per entry.\n"
 	    "        --lenient (the shell library's): a bad priority is\n"
 	    "        clamped (5 if not a number), metadata that is not JSON\n"
 	    "        is kept as a string, an entry hqd would refuse is queued\n"
@@ -327,6 +331,85 @@ hqctl_priority(const char *arg, bool lenient, int *prio)
 	return 1;
 }
 
+/*
+ * enqueue --many: stdin holds one entry per line, a JSON object with the
+ * entry format's keys (sql, params, priority, operation, id; metadata is
+ * dropped as hqd drops it); tmpl gives what a line leaves out. Every line
+ * is decoded before anything is written; the entries then share one flush
+ * (hq_enqueue_many). Prints one name per line enqueued.
+ */
+static int
+hqctl_enqueue_many(struct hqctl *c, const struct hq_enqueue *tmpl)
+{
+	struct entry		*ents = NULL;
+	struct hq_enqueue	*es = NULL;
+	char			*input, *line, *next, *names = NULL, err[4096];
+	char			 why[256];
+	size_t			 n = 0, cap = 0, done = 0, i, lineno = 0;
+	int			 rc = 0;
+
+	if ((input = hqctl_read_stdin()) == NULL)
+		return hqctl_err(errno == EIO ? HQ_EX_IOERR : HQ_EX_DATAERR,
+		    "read entries from stdin: %s", errno == EINVAL ?
+		    "they contain a NUL byte" : strerror(errno));
+	for (line = input; line != NULL && *line != '\0'; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line[strspn(line, " \t\r")] == '\0')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ents = xreallocarray(ents, cap, sizeof(*ents));
+		}
+		if (entry_decode(ENTRY_JSON, line, strlen(line), &ents[n],
+		    why, sizeof(why)) == -1) {
+			rc = hqctl_err(HQ_EX_DATAERR, "enqueue --many: line "
+			    "%zu: %s (nothing enqueued)", lineno, why);
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		rc = hqctl_err(HQ_EX_DATAERR, "enqueue --many: no entry on "
+		    "stdin");
+		goto out;
+	}
+	es = xcalloc(n, sizeof(*es));
+	for (i = 0; i < n; i++) {
+		es[i] = *tmpl;
+		es[i].sql = ents[i].sql;
+		es[i].params = ents[i].params;
+		es[i].nparams = ents[i].nparams;
+		es[i].id = ents[i].id;
+		if (ents[i].priority != 0)
+			es[i].priority = ents[i].priority;
+		/* The decoder's default: the line named none. */
+		if (tmpl->operation == NULL ||
+		    strcmp(ents[i].operation, "generic") != 0)
+			es[i].operation = ents[i].operation;
+	}
+	names = xcalloc(n, NAME_MAX + 1);
+	if (hq_enqueue_many(c->root, es, n, names, NAME_MAX + 1, &done, err,
+	    sizeof(err)) == -1)
+		rc = hqctl_err(errno == EINVAL ? HQ_EX_DATAERR :
+		    errno == ENOENT ? HQ_EX_NOINPUT : HQ_EX_CANTCREAT,
+		    "enqueue --many: %s (%zu of %zu enqueued, named on "
+		    "stdout)", err, done, n);
+	else if (err[0] != '\0')
+		log_warnx("enqueue --many: %s", err);
+	for (i = 0; i < done; i++)
+		printf("%s\n", names + i * (NAME_MAX + 1));
+out:
+	for (i = 0; i < n; i++)
+		entry_free(&ents[i]);
+	free(ents);
+	free(es);
+	free(names);
+	free(input);
+	return rc;
+}
+
 static int
 hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 {
@@ -342,10 +425,12 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		{ "sync", no_argument, NULL, 's' },
 		{ "no-sync", no_argument, NULL, 'n' },
 		{ "lenient", no_argument, NULL, 'L' },
+		{ "many", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hq_enqueue	 e = { .priority = 5 };
+	bool			 many = false;
 	struct entry_param	*params;
 	char			 name[256], err[512], *end, *input = NULL;
 	const char		*prio = NULL;
@@ -354,7 +439,7 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 	params = xcalloc((size_t)argc, sizeof(*params));
 	e.params = params;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:NsnLh", opts,
+	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:NsnLMh", opts,
 	    NULL)) != -1) {
 		struct entry_param *p = &params[e.nparams];
 
@@ -413,6 +498,9 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		case 'L':
 			e.lenient = true;
 			break;
+		case 'M':
+			many = true;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -425,6 +513,15 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 	    &e.priority)) == -1) {
 		rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' is not an "
 		    "integer in 1..10", prio);
+		goto out;
+	}
+	if (many) {
+		if (optind != argc || e.nparams > 0 || e.id != NULL)
+			rc = hqctl_err(HQ_EX_USAGE, "enqueue --many: the "
+			    "entries are on stdin, with their own params and "
+			    "id");
+		else
+			rc = hqctl_enqueue_many(c, &e);
 		goto out;
 	}
 	if (optind != argc - 1) {
