@@ -93,14 +93,20 @@ hqctl_err(int code, const char *fmt, ...)
 	return code;
 }
 
-/* Resolve root and segment name as hqd does. */
+/* Resolve root and segment name as hqd does; seg false (enqueue, which
+ * needs no segment): the root as given, without realpath's getcwd and
+ * readlink per path component, part of every hook's cost. */
 static int
-hqctl_resolve(struct hqctl *c)
+hqctl_resolve(struct hqctl *c, bool seg)
 {
 	char	err[512];
 
 	if (config_check(&c->cfg, err, sizeof(err)) == -1)
 		return hqctl_err(HQ_EX_CONFIG, "%s", err);
+	if (!seg) {
+		snprintf(c->root, sizeof(c->root), "%s", c->cfg.root);
+		return 0;
+	}
 	if (realpath(c->cfg.root, c->root) == NULL)
 		snprintf(c->root, sizeof(c->root), "%s", c->cfg.root);
 	seg_name(c->segname, sizeof(c->segname), c->root, c->cfg.shm_name);
@@ -434,6 +440,7 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 	struct entry_param	*params;
 	char			 name[256], err[512], *end, *input = NULL;
 	const char		*prio = NULL;
+	size_t			 len;
 	int			 ch, rc = 0, defaulted = 0;
 
 	params = xcalloc((size_t)argc, sizeof(*params));
@@ -554,7 +561,11 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		    name, prio);
 	if (err[0] != '\0')
 		log_warnx("%s: %s", name, err);
-	printf("%s\n", name);
+	/* One write(2), not stdio's fstat of stdout first. */
+	len = strlen(name);
+	name[len++] = '\n';
+	if (fd_write_full(STDOUT_FILENO, name, len) == -1)
+		rc = HQ_EX_IOERR;
 out:
 	free(input);
 	free(params);
@@ -841,9 +852,9 @@ main(int argc, char **argv)
 		rc = HQ_EX_USAGE;
 		goto out;
 	}
-	if ((rc = hqctl_resolve(&c)) != 0)
-		goto out;
 	cmd = argv[optind];
+	if ((rc = hqctl_resolve(&c, strcmp(cmd, "enqueue") != 0)) != 0)
+		goto out;
 	argc -= optind;
 	argv += optind;
 	if (strcmp(cmd, "stats") == 0)

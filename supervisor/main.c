@@ -319,9 +319,10 @@ main_pidfile_read(int fd, char *buf, size_t len)
 void
 main_lock(struct sup *s)
 {
-	char	pid[32];
-	long	holder;
-	int	fd;
+	struct stat	st;
+	char		pid[32];
+	long		holder;
+	int		fd;
 
 	if ((fd = openat(s->q.rootfd, ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
@@ -343,6 +344,10 @@ main_lock(struct sup *s)
 		exit(HQ_EX_TEMPFAIL);
 	}
 	s->lockfd = fd;
+	if (fstat(fd, &st) == -1)
+		fatal("%s", s->q.root);
+	s->lock_dev = st.st_dev;
+	s->lock_ino = st.st_ino;
 	main_pidfile(s);
 }
 
@@ -359,9 +364,11 @@ main_pidfile(struct sup *s)
 	ssize_t		 n;
 	int		 fd;
 
-	if (s->pidfd != -1 && fstat(s->pidfd, &lst) == 0 && lst.st_nlink > 0 &&
-	    fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst, AT_SYMLINK_NOFOLLOW) ==
-	    0 && lst.st_ino == fst.st_ino && lst.st_dev == fst.st_dev)
+	/* The file we hold cannot be freed, so its inode number names it
+	 * as long as it has a name: one fstatat a rescan. */
+	if (s->pidfd != -1 && fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst,
+	    AT_SYMLINK_NOFOLLOW) == 0 && s->pid_ino == fst.st_ino &&
+	    s->pid_dev == fst.st_dev)
 		return;
 	if (s->pidfd != -1)
 		log_warnx("%s/%s was removed: writing it again", s->q.root,
@@ -392,6 +399,10 @@ main_pidfile(struct sup *s)
 	if (s->pidfd != -1)
 		close(s->pidfd);
 	s->pidfd = fd;
+	if (fstat(fd, &lst) == 0) {
+		s->pid_dev = lst.st_dev;
+		s->pid_ino = lst.st_ino;
+	}
 }
 
 /* The root we lock and serve is no longer what its path names: removed,
@@ -400,18 +411,19 @@ main_pidfile(struct sup *s)
 bool
 main_root_gone(struct sup *s)
 {
-	struct stat	cur, ours;
+	struct stat	cur;
 
-	if (s->lockfd == -1 || fstat(s->lockfd, &ours) == -1)
+	if (s->lockfd == -1)
 		return false;
 	if (stat(s->q.root, &cur) == -1)
 		return errno == ENOENT || errno == ENOTDIR;
-	return cur.st_dev != ours.st_dev || cur.st_ino != ours.st_ino;
+	return cur.st_dev != s->lock_dev || cur.st_ino != s->lock_ino;
 }
 
 /* File descriptors, counted from the code. hqd itself holds: */
 #define FDS_QUEUE	6	/* the root and its five folders (queue.c) */
 #define FDS_LOCK	2	/* the root directory (its lock), the pid file */
+#define FDS_DISPLAY	2	/* .heartbeat and its spare (stats.c) */
 #define FDS_LIBEV	3	/* epoll, the signal pipe (eventfd, or a pipe) */
 #define FDS_WATCH	2	/* inotify, $NOTIFY_SOCKET */
 /* and one socketpair end per worker, http_fds(), and briefly, at most at
@@ -456,8 +468,8 @@ static int
 main_fds_need(const struct sup *s, rlim_t lim, int *hqd, int *open)
 {
 	*open = main_fds_open(lim);
-	*hqd = *open + FDS_QUEUE + FDS_LOCK + FDS_LIBEV + FDS_WATCH +
-	    s->cfg.workers + http_fds(&s->cfg) + FDS_TRANSIENT;
+	*hqd = *open + FDS_QUEUE + FDS_LOCK + FDS_DISPLAY + FDS_LIBEV +
+	    FDS_WATCH + s->cfg.workers + http_fds(&s->cfg) + FDS_TRANSIENT;
 	return *hqd > FDS_WORKER ? *hqd : FDS_WORKER;
 }
 
