@@ -631,7 +631,7 @@ job_remove(struct worker *w, size_t n)
 		remover_add(&w->rm, j->name, j->state == JOB_DUP);
 		j->state = JOB_UNCLAIMED;
 	}
-	HQ_FAULT_IF("removing", remover_pending(&w->rm) > 0);
+	remover_fault(&w->rm);
 	/* This point means every file of the WORK settled. */
 	if (HQ_FAULT_ARMED("after_finish"))
 		remover_wait(&w->rm);
