@@ -1033,7 +1033,7 @@ cmd_run(struct opts *o)
 	struct pstat	 ps, pw, pi0[HQ_SEG_SLOTS + 1], pi1[HQ_SEG_SLOTS + 1];
 	FILE		*series = NULL;
 	pid_t		 kids[256];
-	uint64_t	 total = 0, settled, failed, t_first = 0, t_last;
+	uint64_t	 total = 0, settled, failed, t_first = 0, t_last, t_done = 0;
 	uint64_t	 t_prod_end = 0, t_start, next_sample;
 	long		 max_backlog = 0, sup_hwm = 0, w_hwm = 0, w_rss = 0;
 	double		 sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -1163,8 +1163,10 @@ cmd_run(struct opts *o)
 			}
 			next_sample = now + (uint64_t)(o->series_ms * 1e6);
 		}
-		if (live == 0 && settled >= total)
+		if (live == 0 && settled >= total) {
+			t_done = now;
 			break;
+		}
 		if ((now - t_start) / 1e9 > o->timeout) {
 			fprintf(stderr, "hqb: timeout: %llu of %llu settled\n",
 			    (unsigned long long)settled,
@@ -1173,7 +1175,13 @@ cmd_run(struct opts *o)
 			break;
 		}
 	}
+	/* The last COMMIT, or, when later, the poll that saw the counters
+	 * complete: they count a file once it is removed, and removals may
+	 * trail the COMMIT (hqd's remover threads): a drain is over when
+	 * its files are gone. */
 	t_last = seg_last_progress(sg);
+	if (t_done > t_last)
+		t_last = t_done;
 	if (o->observe) {
 		usleep(20000);
 		obs_read(&ob, sg);

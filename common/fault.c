@@ -12,27 +12,43 @@
 #include "common/log.h"
 
 #ifdef HQ_TESTING
+static char	fault_want[64];
+static long	fault_nth = 1;
+
+static void
+fault_load(void)
+{
+	static int	 loaded;
+	const char	*v, *colon;
+
+	if (loaded)
+		return;
+	loaded = 1;
+	if ((v = getenv("HQ_FAULT")) != NULL) {
+		colon = strchr(v, ':');
+		snprintf(fault_want, sizeof(fault_want), "%.*s",
+		    colon ? (int)(colon - v) : (int)strlen(v), v);
+		if (colon)
+			fault_nth = strtol(colon + 1, NULL, 10);
+	}
+}
+
+int
+fault_armed(const char *point)
+{
+	fault_load();
+	return fault_want[0] != '\0' && strcmp(fault_want, point) == 0;
+}
+
 void
 fault_point(const char *point)
 {
-	static int	 loaded;
-	static char	 want[64];
-	static long	 nth = 1, seen;
-	const char	*v, *colon;
+	static long	 seen;
+	const char	*v;
 
-	if (!loaded) {
-		loaded = 1;
-		if ((v = getenv("HQ_FAULT")) != NULL) {
-			colon = strchr(v, ':');
-			snprintf(want, sizeof(want), "%.*s",
-			    colon ? (int)(colon - v) : (int)strlen(v), v);
-			if (colon)
-				nth = strtol(colon + 1, NULL, 10);
-		}
-	}
-	if (want[0] == '\0' || strcmp(want, point) != 0)
+	if (!fault_armed(point))
 		return;
-	if (++seen < nth)
+	if (++seen < fault_nth)
 		return;
 	if ((v = getenv("HQ_FAULT_ONCE")) != NULL) {
 		int fd = open(v, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -10,9 +10,19 @@
 
 #ifdef HQ_TESTING
 void	fault_point(const char *point);
+int	fault_armed(const char *point);
 #define HQ_FAULT(point)	fault_point(point)
+/* A point that counts a pass only when cond holds. */
+#define HQ_FAULT_IF(point, cond) do {		\
+	if (fault_armed(point) && (cond))	\
+		fault_point(point);		\
+} while (0)
+/* HQ_FAULT names this point: a test may need state settled first. */
+#define HQ_FAULT_ARMED(point)	fault_armed(point)
 #else
 #define HQ_FAULT(point)	do { } while (0)
+#define HQ_FAULT_IF(point, cond)	do { } while (0)
+#define HQ_FAULT_ARMED(point)	0
 #endif
 
 #endif

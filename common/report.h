@@ -38,12 +38,31 @@ void	report_table(struct pbuf *out, const struct seg *sg,
 
 /* Totals over the configured slots. */
 struct report_totals {
-	uint64_t	applied, failed, retried, duplicates, repaired;
-	uint64_t	batches, busy_us;
+#define HQ_SLOT_COUNTER(name, prom, help)	uint64_t name;
+#include "common/counters.def"
+#undef HQ_SLOT_COUNTER
 	int		alive;
 	struct seg_hist	exec, commit;	/* merged histograms (plain copies) */
 };
 void	report_totals(const struct seg *sg, struct report_totals *t);
+
+/* The sink over all slots (docs/stats.md, "sink"). */
+struct report_sink {
+	bool		dqlite;
+#define HQ_SINK_COUNTER(name, help)	uint64_t name;
+#include "common/counters.def"
+#undef HQ_SINK_COUNTER
+	char		leader[64];		/* of the last commit */
+	char		error[HQ_SEG_SINK_TEXT];	/* the latest */
+	uint64_t	error_ns, ok_ns;	/* wall clock, 0: never */
+	uint32_t	waiting;		/* workers waiting for it */
+	uint64_t	wait_since_ns;		/* the longest such wait's */
+	uint32_t	alive;			/* workers running */
+};
+void	report_sink(const struct seg *sg, struct report_sink *k);
+/* Whether the dqlite cluster is out of reach: a worker waits for it and
+ * no worker committed since; why in msg. Never for a local file. */
+bool	report_sink_down(const struct seg *sg, char *msg, size_t len);
 
 /*
  * The old worker's stats.json object, {"enqueued","processed","failed",

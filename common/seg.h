@@ -18,7 +18,7 @@
 #include "common/hq.h"
 
 #define HQ_SEG_MAGIC		0x3147455351480000ULL	/* "\0\0HQSEG1" */
-#define HQ_SEG_VERSION		3
+#define HQ_SEG_VERSION		4
 #define HQ_SEG_SLOTS		HQ_MAX_WORKERS
 #define HQ_SEG_PRIORITIES	10
 #define HQ_SEG_PATH		256
@@ -63,9 +63,25 @@ struct seg_counters_sup {
 };
 
 struct seg_counters_slot {
-#define HQ_SLOT_COUNTER(name, help)	seg_u64 name;
+#define HQ_SLOT_COUNTER(name, prom, help)	seg_u64 name;
 #include "common/counters.def"
 #undef HQ_SLOT_COUNTER
+};
+
+#define HQ_SEG_SINK_TEXT	192
+
+/* The sink as a worker last saw it (docs/dqlite.md, "Operations"). The
+ * texts are rewritten in place by the slot's worker, only when they
+ * change, and their last byte is never written: a reader racing a write
+ * may see a mix of two texts, never an unterminated one. */
+struct seg_sink {
+#define HQ_SINK_COUNTER(name, help)	seg_u64 name;
+#include "common/counters.def"
+#undef HQ_SINK_COUNTER
+	seg_u64		error_ns;	/* wall clock of error, 0: none */
+	seg_u64		ok_ns;		/* of the last batch committed */
+	char		leader[64];	/* HOST:PORT, "" unknown */
+	char		error[HQ_SEG_SINK_TEXT];
 };
 
 struct seg_slot {
@@ -85,6 +101,7 @@ struct seg_slot {
 	seg_u64			wait_since_ns;	/* wall clock, 0: not waiting */
 	seg_u64			wait_pid;	/* lock holder's pid, 0 unknown */
 	struct seg_counters_slot c;
+	struct seg_sink		sink;
 	struct seg_hist		lat_exec;	/* enqueue -> statement done */
 	struct seg_hist		lat_commit;	/* enqueue -> COMMIT returned */
 } __attribute__((aligned(64)));

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,6 +66,11 @@ usage(FILE *f)
 	    "        to land in failed/ with its reason; warnings on stderr\n"
 	    "  health  exit 0 when hqd, its workers and its watcher are alive\n"
 	    "        and the heartbeat is fresh; else one line saying why\n"
+	    "  drain-wait [--timeout SECONDS]\n"
+	    "        wait until pending/ and processing/ are empty (hqd has\n"
+	    "        applied or dead-lettered everything); exit 75 when the\n"
+	    "        timeout (default 30) passes first, 69 when hqd is down\n"
+	    "        with entries left\n"
 	    "  failed [--json]\n"
 	    "        list dead letters with their reasons\n"
 	    "  retry ID|--all\n"
@@ -74,7 +80,7 @@ usage(FILE *f)
 	    "segment name to\n$HQ_SHM_NAME or one derived from the root.\n"
 	    "Exit codes: 0 ok, 1 unhealthy, 64 usage, 65 bad data, 66 no "
 	    "such entry,\n69 hqd unavailable, 73 cannot create, 74 I/O "
-	    "error, 78 configuration.\n");
+	    "error, 75 timed out, 78 configuration.\n");
 }
 
 static int
@@ -270,6 +276,84 @@ hqctl_health(struct hqctl *c, int argc, char **argv)
 	ok = report_health(&sg, now_mono_ns(), msg, sizeof(msg));
 	printf("%s\n", msg);
 	return ok ? 0 : 1;
+}
+
+/* --- drain-wait ------------------------------------------------------- */
+
+/* Entries left, from the directories: the last word, since the
+ * segment's gauges trail a rename by up to a tick. -1: no queue. */
+static int
+hqctl_left_dirs(struct hqctl *c, struct report_dirs *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (report_count_dirs(c->root, d) == -1)
+		return -1;
+	return d->pending + d->processing > 0;
+}
+
+/*
+ * A preStop hook's wait: until hqd has taken every entry out of pending/
+ * and processing/ (applied, or dead-lettered in failed/), so that a pod
+ * removed after it loses nothing with its volume. Polls the segment,
+ * which costs no readdir while entries remain; the directories confirm
+ * an empty queue.
+ */
+static int
+hqctl_drain_wait(struct hqctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct seg	 sg;
+	struct report_dirs	 d;
+	struct timespec		 tick = { 0, 200 * 1000000L };
+	double			 timeout = 30;
+	uint64_t		 until;
+	char			*end, msg[256];
+	int			 ch, left;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
+		if (ch != 't')
+			return HQ_EX_USAGE;
+		timeout = strtod(optarg, &end);
+		if (*end != '\0' || !(timeout >= 0 && timeout <= 86400))
+			return hqctl_err(HQ_EX_USAGE, "--timeout: '%s' is not "
+			    "a number of seconds in 0..86400", optarg);
+	}
+	if (optind != argc)
+		return hqctl_err(HQ_EX_USAGE, "drain-wait: unexpected '%s'",
+		    argv[optind]);
+	until = now_mono_ms() + (uint64_t)(timeout * 1000);
+	for (;;) {
+		if (seg_read(c->segname, &sg, msg, sizeof(msg)) != SEG_OK) {
+			if ((left = hqctl_left_dirs(c, &d)) == -1)
+				return hqctl_err(HQ_EX_UNAVAILABLE, "no queue "
+				    "at %s", c->root);
+			if (left == 0)
+				break;
+			return hqctl_err(HQ_EX_UNAVAILABLE, "hqd is down (%s) "
+			    "with %" PRIu64 " entries in pending/ and %" PRIu64
+			    " in processing/", msg, d.pending, d.processing);
+		}
+		if (SEG_GET(sg.h.queue_size) + SEG_GET(sg.h.processing) == 0 &&
+		    hqctl_left_dirs(c, &d) == 0)
+			break;
+		if (now_mono_ms() >= until) {
+			(void)hqctl_left_dirs(c, &d);
+			return hqctl_err(HQ_EX_TEMPFAIL, "timed out after %g s: "
+			    "%" PRIu64 " entries in pending/, %" PRIu64 " in "
+			    "processing/", timeout, d.pending, d.processing);
+		}
+		nanosleep(&tick, NULL);
+	}
+	/* Dead letters stay in failed/, with the volume. */
+	if (d.failed > 0)
+		fprintf(stderr, "hqctl: drained; %" PRIu64 " dead letters "
+		    "stay in failed/\n", d.failed);
+	printf("drained\n");
+	return 0;
 }
 
 /* --- enqueue ---------------------------------------------------------- */
@@ -863,6 +947,8 @@ main(int argc, char **argv)
 		rc = hqctl_enqueue(&c, argc, argv);
 	else if (strcmp(cmd, "health") == 0)
 		rc = hqctl_health(&c, argc, argv);
+	else if (strcmp(cmd, "drain-wait") == 0)
+		rc = hqctl_drain_wait(&c, argc, argv);
 	else if (strcmp(cmd, "failed") == 0)
 		rc = hqctl_failed(&c, argc, argv);
 	else if (strcmp(cmd, "retry") == 0)

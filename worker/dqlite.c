@@ -109,7 +109,8 @@ dq_init(struct dq_client *c, const char *nodes, const char *dbname,
 	c->connect_timeout_ms = DQ_DEFAULT_CONNECT_MS;
 	c->max_bytes = DQ_DEFAULT_MAX_BYTES;
 	c->client_id = (uint64_t)getpid();
-	if (dbname[0] == '\0' || strchr(dbname, '/') != NULL) {
+	if (dbname != NULL && (dbname[0] == '\0' ||
+	    strchr(dbname, '/') != NULL)) {
 		snprintf(err, errlen, "'%s' is not a database name", dbname);
 		return -1;
 	}
@@ -139,7 +140,7 @@ dq_init(struct dq_client *c, const char *nodes, const char *dbname,
 		dq_free(c);
 		return -1;
 	}
-	c->dbname = xstrdup(dbname);
+	c->dbname = dbname != NULL ? xstrdup(dbname) : NULL;
 	return 0;
 }
 
@@ -195,10 +196,8 @@ dq_wait(int fd, short ev, uint64_t deadline)
 	}
 }
 
-/* A non-blocking connection to addr, connected within the connect
- * timeout. The fd, or -1 with the reason in c->err. */
-static int
-dq_dial(struct dq_client *c, const char *addr)
+int
+dq_tcp_connect(const char *addr, int timeout_ms, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 host[256], port[8];
@@ -207,7 +206,7 @@ dq_dial(struct dq_client *c, const char *addr)
 	int		 fd = -1, rc, soerr = 0, one = 1;
 
 	if (dq_addr_split(addr, host, sizeof(host), port, sizeof(port)) == -1) {
-		dq_seterr(c, "%s: not HOST:PORT", addr);
+		snprintf(err, errlen, "%s: not HOST:PORT", addr);
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -215,10 +214,10 @@ dq_dial(struct dq_client *c, const char *addr)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		dq_seterr(c, "%s: %s", addr, gai_strerror(rc));
+		snprintf(err, errlen, "%s: %s", addr, gai_strerror(rc));
 		return -1;
 	}
-	until = now_mono_ms() + (uint64_t)c->connect_timeout_ms;
+	until = now_mono_ms() + (uint64_t)timeout_ms;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, ai->ai_protocol);
@@ -243,13 +242,20 @@ dq_dial(struct dq_client *c, const char *addr)
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {
-		dq_seterr(c, "%s: %s", addr, strerror(soerr));
+		snprintf(err, errlen, "%s: %s", addr, strerror(soerr));
 		return -1;
 	}
 	/* Requests and answers are small and strictly alternate: Nagle's
 	 * wait for an ACK would add a delayed-ACK pause to each. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
+}
+
+static int
+dq_dial(struct dq_client *c, const char *addr)
+{
+	return dq_tcp_connect(addr, c->connect_timeout_ms, c->err,
+	    sizeof(c->err));
 }
 
 /* Write (out) or read len bytes of buf before the deadline. */
@@ -455,7 +461,9 @@ dq_ask_leader(struct dq_client *c, const char *addr, char *leader,
 	return DQ_OK;
 }
 
-/* On the leader: register, open the database. */
+/* On the leader: register, open the database. An administration client
+ * (no database) needs neither: the leader answers ADD, ASSIGN, REMOVE
+ * and CLUSTER on any connection. */
 static enum dq_rc
 dq_open_db(struct dq_client *c)
 {
@@ -463,6 +471,8 @@ dq_open_db(struct dq_client *c)
 	struct dq_resp	r;
 	enum dq_rc	rc;
 
+	if (c->dbname == NULL)
+		return DQ_OK;
 	if ((rc = dq_call(c, &q, DQ_RESP_WELCOME, &r, NULL, false)) != DQ_OK)
 		return rc;
 	memset(&q, 0, sizeof(q));
@@ -622,6 +632,47 @@ dq_finalize(struct dq_client *c, uint32_t stmt)
 	struct dq_resp	r;
 
 	return dq_call(c, &q, DQ_RESP_EMPTY, &r, NULL, false);
+}
+
+/* A membership change: answered EMPTY once the new configuration is
+ * committed (for a promotion to voter, once the node has caught up). */
+static enum dq_rc
+dq_change(struct dq_client *c, enum dq_req_type type, uint64_t id,
+    const char *address, uint64_t arg)
+{
+	struct dq_req	q = { .type = type, .id = id, .arg = arg,
+			      .text = address,
+			      .text_len = address ? strlen(address) : 0 };
+	struct dq_resp	r;
+
+	return dq_call(c, &q, DQ_RESP_EMPTY, &r, NULL, false);
+}
+
+enum dq_rc
+dq_add(struct dq_client *c, uint64_t id, const char *address)
+{
+	return dq_change(c, DQ_REQ_ADD, id, address, 0);
+}
+
+enum dq_rc
+dq_assign(struct dq_client *c, uint64_t id, enum dq_role role)
+{
+	return dq_change(c, DQ_REQ_ASSIGN, id, NULL, (uint64_t)role);
+}
+
+enum dq_rc
+dq_remove(struct dq_client *c, uint64_t id)
+{
+	return dq_change(c, DQ_REQ_REMOVE, id, NULL, 0);
+}
+
+enum dq_rc
+dq_cluster(struct dq_client *c, struct dq_resp *r)
+{
+	struct dq_req	q = { .type = DQ_REQ_CLUSTER,
+			      .arg = DQ_CLUSTER_FORMAT };
+
+	return dq_call(c, &q, DQ_RESP_SERVERS, r, NULL, false);
 }
 
 int

@@ -102,7 +102,9 @@ struct dq_client {
 int	dq_parse_uri(const char *uri, char **nodes, char **name, char *err,
 	    size_t errlen);
 /* Set up c for the comma-separated node list and database name, with
- * the default timeouts and cap; connects nothing. 0, or -1 (err). */
+ * the default timeouts and cap; connects nothing. 0, or -1 (err).
+ * dbname NULL: an administration client, which opens no database (the
+ * membership requests below). */
 int	dq_init(struct dq_client *c, const char *nodes, const char *dbname,
 	    char *err, size_t errlen);
 void	dq_free(struct dq_client *c);
@@ -117,6 +119,11 @@ void	dq_free(struct dq_client *c);
  */
 enum dq_rc dq_connect(struct dq_client *c);
 void	dq_close(struct dq_client *c);
+/* A non-blocking TCP connection (TCP_NODELAY, close-on-exec) to
+ * HOST:PORT, the host a name or an address, within timeout_ms (name
+ * resolution aside). The fd, or -1 with the reason in err. */
+int	dq_tcp_connect(const char *addr, int timeout_ms, char *err,
+	    size_t errlen);
 bool	dq_connected(const struct dq_client *c);
 
 /* The statements. sql is len bytes, without a NUL inside. */
@@ -137,6 +144,20 @@ enum dq_rc dq_exec_sql(struct dq_client *c, const char *sql, size_t len,
 enum dq_rc dq_query_sql(struct dq_client *c, const char *sql, size_t len,
 	    const struct entry_param *params, size_t nparams,
 	    struct dq_rows *rows);
+
+/*
+ * Membership, on the leader (a follower answers DQ_IOERR_NOT_LEADER). The
+ * answer comes once the change is committed; a promotion to voter waits
+ * for the node to catch up first, so give these a longer timeout_ms. A
+ * new member joins as a spare (ADD), then is assigned its role. One
+ * change at a time: the leader refuses another while one is under way.
+ */
+enum dq_rc dq_add(struct dq_client *c, uint64_t id, const char *address);
+enum dq_rc dq_assign(struct dq_client *c, uint64_t id, enum dq_role role);
+enum dq_rc dq_remove(struct dq_client *c, uint64_t id);
+/* The members with their roles, in r->servers; the addresses point into
+ * the client's buffer, valid until its next request. */
+enum dq_rc dq_cluster(struct dq_client *c, struct dq_resp *r);
 
 /* The SQLite result code a FAILURE code means: SQLite's own codes as
  * they are; dqlite's request errors as SQLITE_PROTOCOL. */

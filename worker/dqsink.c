@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/now.h"
+#include "common/pbuf.h"
 #include "common/xmalloc.h"
 #include "worker/dqsink.h"
 
@@ -61,6 +64,11 @@ dqsink_temp(struct dqsink *d, enum dq_rc rc, const char *what, char *err,
 {
 	d->wait = dqsink_lost(d, rc) ? SEG_WAIT_CLUSTER :
 	    dqsink_busy(d, rc) ? SEG_WAIT_LOCK : SEG_WAIT_NONE;
+	/* Cut to the segment's text (a node list can be long). */
+	if (snprintf(d->last_err, sizeof(d->last_err), "%s: %.*s", what,
+	    (int)sizeof(d->last_err), d->c.err) < 0)
+		d->last_err[0] = '\0';
+	d->last_err_ns = now_wall_ns();
 	if (d->wait != SEG_WAIT_NONE) {
 		dq_close(&d->c);
 		d->ready = false;
@@ -79,6 +87,27 @@ dqsink_sql(struct dqsink *d, const char *sql,
 	return dq_exec_sql(&d->c, sql, strlen(sql), p, np, &res);
 }
 
+/* Ledger rows older than --ledger-days go, as locally at each open; best
+ * effort (every replica does it, whoever is first deletes). */
+static void
+dqsink_prune(struct dqsink *d)
+{
+	struct entry_param	p;
+	struct dq_result	res;
+	static const char	sql[] = "DELETE FROM " SQLAPPLY_MAIN_LEDGER
+	    " WHERE applied_at < ?";
+
+	memset(&p, 0, sizeof(p));
+	memset(&res, 0, sizeof(res));
+	p.type = ENTRY_PARAM_INT;
+	p.i = (int64_t)time(NULL) - (int64_t)d->ledger_days * 86400;
+	if (dq_exec_sql(&d->c, sql, sizeof(sql) - 1, &p, 1, &res) != DQ_OK)
+		log_warnx("prune ledger: dqlite: %s", d->c.err);
+	else if (res.rows_affected > 0)
+		log_info("pruned %lld ledger rows older than %d days",
+		    (long long)res.rows_affected, d->ledger_days);
+}
+
 static enum sqlapply_outcome
 dq_open_(struct sink *s, char *err, size_t errlen)
 {
@@ -93,8 +122,10 @@ dq_open_(struct sink *s, char *err, size_t errlen)
 		return dqsink_temp(d, DQ_ENOLEADER, "connect", err, errlen);
 	if ((rc = dqsink_sql(d, "CREATE TABLE IF NOT EXISTS "
 	    SQLAPPLY_MAIN_LEDGER "(id TEXT PRIMARY KEY, applied_at INTEGER NOT "
-	    "NULL) WITHOUT ROWID", NULL, 0)) != DQ_OK)
+	    "NULL) WITHOUT ROWID; CREATE TABLE IF NOT EXISTS main."
+	    SQLAPPLY_ROWID "(x INTEGER PRIMARY KEY)", NULL, 0)) != DQ_OK)
 		return dqsink_temp(d, rc, "create ledger", err, errlen);
+	dqsink_prune(d);
 	d->ready = true;
 	return SQLAPPLY_OK;
 }
@@ -111,6 +142,7 @@ dq_begin_(struct sink *s, char *err, size_t errlen)
 		(void)dqsink_sql(d, "ROLLBACK", NULL, 0);
 	d->txn_lost = false;
 	d->in_txn = false;
+	d->sp_open = false;
 	if (!dq_connected(&d->c))
 		return dqsink_temp(d, DQ_ELOST, "begin", err, errlen);
 	if ((rc = dqsink_sql(d, "BEGIN", NULL, 0)) != DQ_OK) {
@@ -125,39 +157,6 @@ dq_begin_(struct sink *s, char *err, size_t errlen)
 	return SQLAPPLY_OK;
 }
 
-/*
- * The end of the statement that starts at sql: the shortest prefix ending
- * in ';' that SQLite calls complete (strings, comments and trigger bodies
- * hold ';' too), or the whole rest.
- */
-static size_t
-dqsink_split(const char *sql, size_t len, char *buf)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		if (sql[i] != ';')
-			continue;
-		memcpy(buf, sql, i + 1);
-		buf[i + 1] = '\0';
-		if (sqlite3_complete(buf))
-			return i + 1;
-	}
-	return len;
-}
-
-static bool
-dqsink_blank(const char *p, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' &&
-		    p[i] != '\r' && p[i] != ';')
-			return false;
-	return true;
-}
-
 /* The entry's own statement failed on the server: its error (PERM), a
  * database-level one (SUSPECT), or the cluster's (TEMP, waiting). */
 static enum sqlapply_outcome
@@ -165,6 +164,20 @@ dqsink_stmt_err(struct dqsink *d, enum dq_rc rc, char *err, size_t errlen)
 {
 	int	code = d->c.sqlite_code;
 
+	/* No answer within the statement budget: the entry's. dqlite runs a
+	 * statement to its end on the leader's only thread, so it is never
+	 * tried again (a second run would stall the next leader too); the
+	 * connection went, and the batch starts over without it. */
+	if (rc == DQ_ELOST && d->c.lost == DQ_LOST_TIMEOUT) {
+		snprintf(err, errlen, "statement timeout: no answer from the "
+		    "dqlite leader within %d ms (--statement-timeout): the "
+		    "entry ran over its budget, or the leader stalled",
+		    d->stmt_timeout_ms);
+		d->txn_lost = true;
+		d->ready = false;
+		d->in_txn = false;
+		return SQLAPPLY_PERM;
+	}
 	/* Rows of a SELECT or RETURNING over the client's cap: the entry's
 	 * own, and the client closed the connection (the transaction is
 	 * gone: job.c runs the batch again without this entry). */
@@ -177,10 +190,6 @@ dqsink_stmt_err(struct dqsink *d, enum dq_rc rc, char *err, size_t errlen)
 	}
 	if (dqsink_lost(d, rc) || dqsink_busy(d, rc))
 		return dqsink_temp(d, rc, "entry statement", err, errlen);
-	if (rc == DQ_EARG) {
-		snprintf(err, errlen, "dqlite sink: %s", d->c.err);
-		return SQLAPPLY_PERM;
-	}
 	snprintf(err, errlen, "sql: %s", d->c.err);
 	/* dqlite's own request errors (parse, bind) are the entry's. */
 	if (d->c.code == DQ_CODE_PROTO || d->c.code == DQ_CODE_PARSE)
@@ -196,76 +205,151 @@ dqsink_stmt_err(struct dqsink *d, enum dq_rc rc, char *err, size_t errlen)
 }
 
 /*
- * Run the entry's statements, parameters consumed left to right. A single
- * statement goes as EXEC_SQL (one round trip, all parameters); several are
- * prepared one by one, for the parameter count the server reports. Those
- * marked in asq go as QUERY: the 1.11 server fails EXEC of a statement
- * that yields a row (SELECT, RETURNING) with SQLITE_ROW; *rowat says which
- * statement did so (the caller rolls back to the savepoint, marks it and
- * runs the entry again).
+ * Copy the server's schema, as this transaction sees it (an entry's own
+ * CREATE before the statement that uses it included), into the guard.
  */
 static enum dq_rc
-dqsink_run(struct dqsink *d, const struct entry *e, const bool *asq,
-    int *rowat, char *buf)
+dqsink_refresh(struct dqsink *d)
+{
+	static const char	 sql[] = "SELECT sql FROM main.sqlite_master "
+	    "WHERE sql IS NOT NULL";
+	struct dq_rows		 rows;
+	const struct dq_value	*v;
+	const char		**texts;
+	size_t			*lens, i, n = 0;
+	char			 gerr[256];
+	enum dq_rc		 rc;
+
+	memset(&rows, 0, sizeof(rows));
+	if ((rc = dq_query_sql(&d->c, sql, sizeof(sql) - 1, NULL, 0,
+	    &rows)) != DQ_OK)
+		return rc;
+	texts = xcalloc(rows.nrows + 1, sizeof(*texts));
+	lens = xcalloc(rows.nrows + 1, sizeof(*lens));
+	for (i = 0; i < rows.nrows; i++) {
+		v = dq_rows_at(&rows, i, 0);
+		if (v == NULL || v->p == NULL)
+			continue;
+		texts[n] = v->p;
+		lens[n++] = v->len;
+	}
+	if (sqlguard_schema(&d->guard, texts, lens, n, gerr,
+	    sizeof(gerr)) == -1)
+		log_warnx("dqlite sink: %s", gerr);
+	free(texts);
+	free(lens);
+	dq_rows_free(&rows);
+	return DQ_OK;
+}
+
+/*
+ * Run the entry's statements one by one, parameters consumed left to
+ * right. Each is first compiled in the guard, against the server's schema
+ * under hq's authorizer (docs/dqlite.md, "Isolation"): what the local sink
+ * refuses is refused here before the server sees it, and the guard says
+ * how many parameters it takes and whether it yields rows (a QUERY then:
+ * the 1.11 server fails EXEC of a statement that yields a row). A
+ * statement that does not compile against the copy is tried again once
+ * the copy is refreshed; then its error is the entry's.
+ */
+static enum sqlapply_outcome
+dqsink_run(struct dqsink *d, const struct entry *e, char *err, size_t errlen)
 {
 	const char		*p = e->sql, *end = e->sql + e->sql_len;
+	struct sqlguard_stmt	 st;
 	struct dq_result	 res;
 	struct dq_rows		 rows;
-	uint64_t		 np;
-	size_t			 next = 0, n;
-	uint32_t		 st;
+	enum sqlguard_rc	 g;
 	enum dq_rc		 rc;
-	int			 k = 0;
+	size_t			 next = 0;
+	bool			 fresh = false;
+	int			 k = 0, saved;
 
-	*rowat = -1;
-	n = dqsink_split(p, (size_t)(end - p), buf);
-	if (dqsink_blank(p + n, (size_t)(end - p - n))) {
+	while (p < end) {
+		g = sqlguard_check(&d->guard, p, (size_t)(end - p), &st, err,
+		    errlen);
+		if (g == SQLGUARD_ERROR && !fresh) {
+			if ((rc = dqsink_refresh(d)) != DQ_OK)
+				return dqsink_temp(d, rc, "schema", err,
+				    errlen);
+			fresh = true;
+			continue;
+		}
+		if (g != SQLGUARD_OK)
+			return SQLAPPLY_PERM;
+		if (st.none)
+			break;
+		fresh = false;
+		/* The 1.11 node encodes such a column by its declared type
+		 * and aborts on a value of another (a REAL in a DATETIME):
+		 * one entry's read could take the node down. */
+		if (st.rows && st.typed) {
+			snprintf(err, errlen, "on a dqlite sink an entry may "
+			    "not read a column declared DATETIME, DATE, "
+			    "TIMESTAMP or BOOLEAN (a dqlite 1.11 node aborts "
+			    "on some values of them)");
+			return SQLAPPLY_PERM;
+		}
+		if (++k > DQSINK_MAX_STMTS) {
+			snprintf(err, errlen, "sql: an entry has more than %d "
+			    "statements on a dqlite sink", DQSINK_MAX_STMTS);
+			return SQLAPPLY_PERM;
+		}
+		if ((size_t)st.nparams > e->nparams - next) {
+			snprintf(err, errlen, "params: statement %d wants "
+			    "more than the %zu given", k, e->nparams);
+			return SQLAPPLY_PERM;
+		}
+		saved = d->c.timeout_ms;
+		d->c.timeout_ms = d->stmt_timeout_ms;
 		memset(&rows, 0, sizeof(rows));
-		rc = asq[0] ? dq_query_sql(&d->c, p, n, e->params, e->nparams,
-		    &rows) : dq_exec_sql(&d->c, p, n, e->params, e->nparams,
-		    &res);
+		rc = st.rows ? dq_query_sql(&d->c, p, st.len, e->params + next,
+		    (size_t)st.nparams, &rows) : dq_exec_sql(&d->c, p, st.len,
+		    e->params + next, (size_t)st.nparams, &res);
 		dq_rows_free(&rows);
-		if (rc == DQ_EFAIL && d->c.sqlite_code == SQLITE_ROW)
-			*rowat = 0;
-		return rc;
+		d->c.timeout_ms = saved;
+		if (rc != DQ_OK)
+			return dqsink_stmt_err(d, rc, err, errlen);
+		next += (size_t)st.nparams;
+		p += st.len;
 	}
-	for (; p < end && !dqsink_blank(p, (size_t)(end - p)); p += n, k++) {
-		n = dqsink_split(p, (size_t)(end - p), buf);
-		if (k >= DQSINK_MAX_STMTS) {
-			snprintf(d->c.err, sizeof(d->c.err), "an entry has "
-			    "more than %d statements", DQSINK_MAX_STMTS);
-			return DQ_EARG;
-		}
-		if ((rc = dq_prepare(&d->c, p, n, &st, &np)) != DQ_OK)
-			return rc;
-		if (np > e->nparams - next) {
-			dq_finalize(&d->c, st);
-			snprintf(d->c.err, sizeof(d->c.err), "statement %d "
-			    "needs %llu parameters, %zu left", k + 1,
-			    (unsigned long long)np, e->nparams - next);
-			return DQ_EARG;
-		}
-		memset(&rows, 0, sizeof(rows));
-		rc = asq[k] ? dq_query(&d->c, st, e->params + next, np,
-		    &rows) : dq_exec(&d->c, st, e->params + next, np, &res);
-		dq_rows_free(&rows);
-		next += np;
-		if (rc == DQ_EFAIL && d->c.sqlite_code == SQLITE_ROW)
-			*rowat = k;
-		if (rc != DQ_OK) {
-			if (rc == DQ_EFAIL)
-				(void)dq_finalize(&d->c, st);
-			return rc;
-		}
-		if ((rc = dq_finalize(&d->c, st)) != DQ_OK)
-			return rc;
+	if (k == 0) {
+		snprintf(err, errlen, "sql: no statement");
+		return SQLAPPLY_PERM;
 	}
 	if (next != e->nparams) {
-		snprintf(d->c.err, sizeof(d->c.err), "%zu parameters given, "
-		    "the statements take %zu", e->nparams, next);
-		return DQ_EARG;
+		snprintf(err, errlen, "params: %zu given, %zu used",
+		    e->nparams, next);
+		return SQLAPPLY_PERM;
 	}
-	return DQ_OK;
+	return SQLAPPLY_OK;
+}
+
+/*
+ * What opens an entry, in one round trip: the last entry's savepoint
+ * released (deferred until now), a new one, the ledger row, and
+ * last_insert_rowid() set to 0 on the server's connection. dqlite binds
+ * parameters to the first statement of a text only, so the id goes in as
+ * an SQL literal (quotes doubled: SQLite's literals have no other escape).
+ */
+static const char *
+dqsink_prefix(struct dqsink *d, const char *id)
+{
+	struct pbuf	*b = &d->buf;
+	const char	*q;
+
+	b->len = 0;
+	pbuf_printf(b, "%sSAVEPOINT hq_entry; INSERT INTO "
+	    SQLAPPLY_MAIN_LEDGER "(id, applied_at) VALUES ('",
+	    d->sp_open ? "RELEASE hq_entry; " : "");
+	for (; (q = strchr(id, '\'')) != NULL; id = q + 1) {
+		pbuf_add(b, id, (size_t)(q - id) + 1);
+		pbuf_add(b, "'", 1);
+	}
+	pbuf_printf(b, "%s', %lld); INSERT OR REPLACE INTO main." SQLAPPLY_ROWID
+	    "(x) VALUES (0)", id, (long long)time(NULL));
+	pbuf_add(b, "", 1);
+	return b->data;
 }
 
 static enum sqlapply_outcome
@@ -273,73 +357,40 @@ dq_entry_(struct sink *s, const char *id, const struct entry *e, char *err,
     size_t errlen)
 {
 	struct dqsink		*d = dqs(s);
-	struct entry_param	 lp[2];
-	bool			 asq[DQSINK_MAX_STMTS] = { false };
-	char			*buf;
+	enum sqlapply_outcome	 o;
 	enum dq_rc		 rc;
-	int			 rowat, code;
+	int			 code;
 
 	if (memchr(e->sql, '\0', e->sql_len) != NULL) {
 		snprintf(err, errlen, "sql contains a NUL byte");
 		return SQLAPPLY_PERM;
 	}
-	memset(lp, 0, sizeof(lp));
-	lp[0].type = ENTRY_PARAM_TEXT;
-	lp[0].p = id;
-	lp[0].len = strlen(id);
-	lp[1].type = ENTRY_PARAM_INT;
-	lp[1].i = (int64_t)time(NULL);
-	buf = xmalloc(e->sql_len + 1);
-again:
-	if ((rc = dqsink_sql(d, "SAVEPOINT hq_entry", NULL, 0)) != DQ_OK)
-		goto temp;
-	if ((rc = dqsink_sql(d, "INSERT INTO " SQLAPPLY_MAIN_LEDGER
-	    "(id, applied_at) VALUES (?, ?)", lp, 2)) != DQ_OK) {
+	rc = dqsink_sql(d, dqsink_prefix(d, id), NULL, 0);
+	d->sp_open = false;	/* released, or the whole text failed */
+	if (rc != DQ_OK) {
 		code = d->c.sqlite_code;
 		if (rc == DQ_EFAIL && (code == SQLITE_CONSTRAINT_PRIMARYKEY ||
 		    code == SQLITE_CONSTRAINT_UNIQUE)) {
-			if ((rc = dqsink_sql(d, "ROLLBACK TO hq_entry", NULL,
-			    0)) != DQ_OK || (rc = dqsink_sql(d,
+			if ((rc = dqsink_sql(d, "ROLLBACK TO hq_entry; "
 			    "RELEASE hq_entry", NULL, 0)) != DQ_OK)
-				goto temp;
-			free(buf);
+				return dqsink_temp(d, rc, "savepoint", err,
+				    errlen);
 			return SQLAPPLY_DUP;
 		}
-		goto temp;
+		return dqsink_temp(d, rc, "savepoint", err, errlen);
 	}
-	if ((rc = dqsink_run(d, e, asq, &rowat, buf)) != DQ_OK) {
-		enum sqlapply_outcome o;
-
-		if (rowat >= 0 && !asq[rowat]) {
-			/* Its effects so far go with the savepoint. */
-			asq[rowat] = true;
-			if ((rc = dqsink_sql(d, "ROLLBACK TO hq_entry", NULL,
-			    0)) != DQ_OK || (rc = dqsink_sql(d,
-			    "RELEASE hq_entry", NULL, 0)) != DQ_OK)
-				goto temp;
-			goto again;
-		}
-		o = dqsink_stmt_err(d, rc, err, errlen);
-		free(buf);
-		if (o == SQLAPPLY_PERM &&
-		    ((rc = dqsink_sql(d, "ROLLBACK TO hq_entry", NULL, 0)) !=
-		    DQ_OK || (rc = dqsink_sql(d, "RELEASE hq_entry", NULL,
-		    0)) != DQ_OK)) {
-			/* The entry's own error stands; the batch is
-			 * retried without it. */
-			dqsink_temp(d, rc, "rollback to", err + strlen(err),
-			    0);
-			d->txn_lost = true;
-		}
-		return o;
+	if ((o = dqsink_run(d, e, err, errlen)) == SQLAPPLY_OK) {
+		d->sp_open = true;
+		return SQLAPPLY_OK;
 	}
-	free(buf);
-	if ((rc = dqsink_sql(d, "RELEASE hq_entry", NULL, 0)) != DQ_OK)
-		return dqsink_temp(d, rc, "release", err, errlen);
-	return SQLAPPLY_OK;
-temp:
-	free(buf);
-	return dqsink_temp(d, rc, "savepoint", err, errlen);
+	if (o == SQLAPPLY_PERM && !d->txn_lost && (rc = dqsink_sql(d,
+	    "ROLLBACK TO hq_entry; RELEASE hq_entry", NULL, 0)) != DQ_OK) {
+		/* The entry's own error stands; the batch is retried
+		 * without it. */
+		dqsink_temp(d, rc, "rollback to", err + strlen(err), 0);
+		d->txn_lost = true;
+	}
+	return o;
 }
 
 static enum sqlapply_outcome
@@ -421,6 +472,19 @@ dq_txn_lost_(const struct sink *s)
 	return dqs(s)->txn_lost;
 }
 
+static void
+dq_status_(const struct sink *s, struct sink_status *st)
+{
+	const struct dqsink	*d = dqs(s);
+
+	st->round_trips = d->c.round_trips;
+	st->connects = d->c.connects;
+	st->leader_changes = d->c.leader_changes;
+	st->leader = d->c.leader;
+	st->error = d->last_err_ns != 0 ? d->last_err : NULL;
+	st->error_ns = d->last_err_ns;
+}
+
 static const struct sink_ops dqsink_ops = {
 	.name = "dqlite",
 	.open = dq_open_,
@@ -432,11 +496,12 @@ static const struct sink_ops dqsink_ops = {
 	.close = dq_close_,
 	.waiting = dq_waiting_,
 	.txn_lost = dq_txn_lost_,
+	.status = dq_status_,
 };
 
 int
 dqsink_init(struct sink *s, struct dqsink *d, const char *uri,
-    int ledger_days, char *err, size_t errlen)
+    int ledger_days, int64_t budget_ms, char *err, size_t errlen)
 {
 	char	*nodes = NULL, *name = NULL;
 	int	 r;
@@ -449,6 +514,16 @@ dqsink_init(struct sink *s, struct dqsink *d, const char *uri,
 	free(name);
 	if (r == -1)
 		return -1;
+	if (sqlguard_open(&d->guard, err, errlen) == -1) {
+		dq_free(&d->c);
+		return -1;
+	}
+	/* An entry's statement may run as long as its budget; with none, an
+	 * hour stands for it (a read needs some deadline). */
+	d->stmt_timeout_ms = budget_ms <= 0 ? 3600000 :
+	    budget_ms > INT_MAX ? INT_MAX : (int)budget_ms;
+	if (d->stmt_timeout_ms < d->c.timeout_ms)
+		d->stmt_timeout_ms = d->c.timeout_ms;
 	d->ledger_days = ledger_days;
 	s->ops = &dqsink_ops;
 	s->impl = d;
@@ -460,6 +535,8 @@ void
 dqsink_free(struct dqsink *d)
 {
 	dq_free(&d->c);
+	sqlapply_close(&d->guard);
+	pbuf_free(&d->buf);
 }
 
 char *

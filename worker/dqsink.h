@@ -6,9 +6,13 @@
 #define HQ_DQSINK_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "common/pbuf.h"
 
 #include "worker/dqlite.h"
 #include "worker/sink.h"
+#include "worker/sqlguard.h"
 
 struct dqsink {
 	struct dq_client c;
@@ -16,13 +20,20 @@ struct dqsink {
 	bool		 in_txn;
 	enum seg_wait	 wait;		/* of the last failure */
 	bool		 txn_lost;
+	bool		 sp_open;	/* the last entry's savepoint: its
+					 * RELEASE goes with the next one */
 	int		 ledger_days;
+	int		 stmt_timeout_ms;	/* a request of an entry's */
+	struct sqlapply	 guard;		/* the schema copy entries compile in */
+	struct pbuf	 buf;
+	char		 last_err[HQ_SEG_SINK_TEXT];	/* for stats */
+	uint64_t	 last_err_ns;
 };
 
 bool	dqsink_is_uri(const char *db);
 /* Set s up for uri; connects nothing. 0, or -1 with err. */
 int	dqsink_init(struct sink *s, struct dqsink *d, const char *uri,
-	    int ledger_days, char *err, size_t errlen);
+	    int ledger_days, int64_t budget_ms, char *err, size_t errlen);
 void	dqsink_free(struct dqsink *d);
 /* The per-queue token that qualifies default ledger ids: ROOT/.queue-id,
  * created once (a random id) by whoever gets there first. NULL on error. */

@@ -153,7 +153,8 @@ dq_req_check(const struct dq_req *q, char *err, size_t errlen)
 	if (q->text_len > 0 && memchr(q->text, '\0', q->text_len) != NULL) {
 		snprintf(err, errlen, "%s contains a NUL byte (dqlite text "
 		    "ends at the first NUL)", q->type == DQ_REQ_OPEN ?
-		    "the database name" : "the SQL");
+		    "the database name" : q->type == DQ_REQ_ADD ?
+		    "the address" : "the SQL");
 		return -1;
 	}
 	if (q->nparams > DQ_MAX_PARAMS) {
@@ -190,7 +191,19 @@ dq_req_encode(const struct dq_req *q, struct pbuf *out, char *err,
 		break;
 	case DQ_REQ_CLIENT:
 	case DQ_REQ_INTERRUPT:
+	case DQ_REQ_REMOVE:
 		dq_put_u64(out, q->id);
+		break;
+	case DQ_REQ_ADD:
+		dq_put_u64(out, q->id);
+		dq_put_text(out, q->text, q->text_len);
+		break;
+	case DQ_REQ_ASSIGN:
+		dq_put_u64(out, q->id);
+		dq_put_u64(out, q->arg);
+		break;
+	case DQ_REQ_CLUSTER:
+		dq_put_u64(out, q->arg);
 		break;
 	case DQ_REQ_OPEN:
 		dq_put_text(out, q->text, q->text_len);
@@ -509,6 +522,34 @@ dq_failure_decode(struct dq_cur *c, struct dq_resp *r, bool query)
 	    dq_get_text(c, &r->message, NULL) == -1 ? -1 : 0;
 }
 
+/* SERVERS, format 1: a count, then each member's id, address and role.
+ * Each member takes at least three words, so a count the body cannot hold
+ * is refused before anything is read by it. */
+static int
+dq_servers_decode(struct dq_cur *c, struct dq_resp *r)
+{
+	struct dq_server *sv;
+	uint64_t	  n, i;
+
+	if (dq_get_u64(c, &n) == -1)
+		return -1;
+	if (n > c->left / (3 * DQ_WORD))
+		return dq_fail(c, "member count out of range");
+	if (n > DQ_MAX_SERVERS)
+		return dq_fail(c, "more members than this client takes");
+	for (i = 0; i < n; i++) {
+		sv = &r->servers[i];
+		if (dq_get_u64(c, &sv->id) == -1 ||
+		    dq_get_text(c, &sv->address, NULL) == -1 ||
+		    dq_get_u64(c, &sv->role) == -1)
+			return -1;
+		if (strlen(sv->address) > DQ_MAX_ADDR)
+			return dq_fail(c, "member address too long");
+	}
+	r->nservers = (size_t)n;
+	return 0;
+}
+
 int
 dq_resp_decode(uint8_t type, const void *body, size_t len, struct dq_resp *r,
     struct dq_rows *rows, char *err, size_t errlen)
@@ -533,6 +574,9 @@ dq_resp_decode(uint8_t type, const void *body, size_t len, struct dq_resp *r,
 		break;
 	case DQ_RESP_WELCOME:
 		rc = dq_get_u64(&c, &r->heartbeat_ms);
+		break;
+	case DQ_RESP_SERVERS:
+		rc = dq_servers_decode(&c, r);
 		break;
 	case DQ_RESP_DB:
 		rc = dq_get_u32(&c, &r->db_id) == -1 ||
@@ -591,7 +635,8 @@ dq_resp_name(uint8_t type)
 {
 	static const char *names[DQ_RESP_MAX_] = {
 		[DQ_RESP_FAILURE] = "FAILURE", [DQ_RESP_SERVER] = "SERVER",
-		[DQ_RESP_WELCOME] = "WELCOME", [DQ_RESP_DB] = "DB",
+		[DQ_RESP_WELCOME] = "WELCOME", [DQ_RESP_SERVERS] = "SERVERS",
+		[DQ_RESP_DB] = "DB",
 		[DQ_RESP_STMT] = "STMT", [DQ_RESP_RESULT] = "RESULT",
 		[DQ_RESP_ROWS] = "ROWS", [DQ_RESP_EMPTY] = "EMPTY",
 	};
@@ -599,4 +644,18 @@ dq_resp_name(uint8_t type)
 	if (type >= DQ_RESP_MAX_ || names[type] == NULL)
 		return "?";
 	return names[type];
+}
+
+const char *
+dq_role_name(uint64_t role)
+{
+	switch (role) {
+	case DQ_ROLE_VOTER:
+		return "voter";
+	case DQ_ROLE_STANDBY:
+		return "standby";
+	case DQ_ROLE_SPARE:
+		return "spare";
+	}
+	return "?";
 }

@@ -29,8 +29,11 @@
 /* A tuple of parameters counts its values in one byte (schema 0, the
  * only one dqlite 1.11 reads). */
 #define DQ_MAX_PARAMS		255
-/* Longest node address we accept from a LEADER answer. */
+/* Longest node address we accept from a LEADER or CLUSTER answer. */
 #define DQ_MAX_ADDR		255
+/* Members a CLUSTER answer may list: dqlite clusters are a few voters
+ * and some standbys; a longer list is refused, not sized by its count. */
+#define DQ_MAX_SERVERS		64
 
 /* The end of a ROWS message: this batch is over and more follow (PART),
  * or the result set is complete (DONE). In the place of a row header,
@@ -49,17 +52,33 @@ enum dq_req_type {
 	DQ_REQ_EXEC_SQL = 8,
 	DQ_REQ_QUERY_SQL = 9,
 	DQ_REQ_INTERRUPT = 10,
+	/* Cluster administration, answered by the leader only. */
+	DQ_REQ_ADD = 12,
+	DQ_REQ_ASSIGN = 13,
+	DQ_REQ_REMOVE = 14,
+	DQ_REQ_CLUSTER = 16,
 };
+
+/* A member's role, as ASSIGN takes it and CLUSTER (format 1) tells it. */
+enum dq_role {
+	DQ_ROLE_VOTER = 0,
+	DQ_ROLE_STANDBY = 1,
+	DQ_ROLE_SPARE = 2,
+};
+/* CLUSTER's format: 1 lists each member's role too. */
+#define DQ_CLUSTER_FORMAT	1
 
 enum dq_resp_type {
 	DQ_RESP_FAILURE = 0,
 	DQ_RESP_SERVER = 1,	/* answer to LEADER */
 	DQ_RESP_WELCOME = 2,	/* answer to CLIENT */
+	DQ_RESP_SERVERS = 3,	/* answer to CLUSTER */
 	DQ_RESP_DB = 4,		/* answer to OPEN */
 	DQ_RESP_STMT = 5,	/* answer to PREPARE */
 	DQ_RESP_RESULT = 6,	/* answer to EXEC, EXEC_SQL */
 	DQ_RESP_ROWS = 7,	/* answer to QUERY, QUERY_SQL */
-	DQ_RESP_EMPTY = 8,	/* answer to FINALIZE, INTERRUPT */
+	DQ_RESP_EMPTY = 8,	/* answer to FINALIZE, INTERRUPT, ADD, ASSIGN,
+				   REMOVE */
 	DQ_RESP_MAX_ = 9,
 };
 
@@ -86,9 +105,12 @@ struct dq_hdr {
 /* One request. Which fields count depends on type (see dq_req_encode). */
 struct dq_req {
 	enum dq_req_type	 type;
-	uint64_t		 id;	/* CLIENT: client id; else the db id */
+	/* CLIENT: client id; ADD, ASSIGN, REMOVE: node id; else the db id */
+	uint64_t		 id;
 	uint32_t		 stmt;	/* EXEC, QUERY, FINALIZE */
-	const char		*text;	/* OPEN: name; PREPARE, *_SQL: sql */
+	uint64_t		 arg;	/* ASSIGN: role; CLUSTER: format */
+	/* OPEN: name; PREPARE, *_SQL: sql; ADD: the node's address */
+	const char		*text;
 	size_t			 text_len;
 	/* EXEC, QUERY, EXEC_SQL, QUERY_SQL: the values to bind, left to
 	 * right, as hq's entries carry them. */
@@ -125,6 +147,13 @@ struct dq_rows {
 	size_t		  bytes;	/* sum of their sizes */
 };
 
+/* A member of the cluster (SERVERS). */
+struct dq_server {
+	uint64_t	 id;
+	const char	*address;
+	uint64_t	 role;		/* enum dq_role */
+};
+
 /* A decoded response other than ROWS. Strings point into the body. */
 struct dq_resp {
 	enum dq_resp_type type;
@@ -139,6 +168,8 @@ struct dq_resp {
 	uint64_t	 last_insert_id; /* RESULT */
 	uint64_t	 rows_affected;	/* RESULT */
 	bool		 more;		/* ROWS: a PART, more messages follow */
+	size_t		 nservers;	/* SERVERS (format 1) */
+	struct dq_server servers[DQ_MAX_SERVERS];
 };
 
 /* The primitives, appended to b: a u64; a text (its bytes, a NUL, zeros
@@ -178,5 +209,7 @@ void	dq_rows_free(struct dq_rows *rows);
 const struct dq_value *dq_rows_at(const struct dq_rows *rows, size_t row,
 	    size_t col);
 const char *dq_resp_name(uint8_t type);
+/* "voter", "standby", "spare", or "?". */
+const char *dq_role_name(uint64_t role);
 
 #endif

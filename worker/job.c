@@ -27,11 +27,7 @@
 #include "common/xmalloc.h"
 #include "worker/worker.h"
 
-static void
-job_fail(struct job *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 job_fail(struct job *j, const char *fmt, ...)
 {
 	va_list	ap;
@@ -42,110 +38,28 @@ job_fail(struct job *j, const char *fmt, ...)
 	j->state = JOB_FAILED;
 }
 
-static const char *
-job_ftype(mode_t mode)
+void
+job_remover_dirs(struct worker *w)
 {
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	if (S_ISCHR(mode) || S_ISBLK(mode))
-		return "a device";
-	if (S_ISLNK(mode))
-		return "a symbolic link";
-	return "not a regular file";
+	remover_dirs(&w->rm, w->wdirfd,
+	    w->cfg.keep_completed ? w->q.completedfd : -1);
 }
 
-/* Read the claimed file safely: never follow a link, never block on a
- * FIFO, never read more than the cap. 0 with the bytes in w->readbuf, or
- * -1 with the job failed. */
+/* Claim name into processing/w<slot>/. A committed file of the same name
+ * may still wait there for the remover (a producer reusing a name), and a
+ * rename over it would hand the new entry to that removal: so never over
+ * a file, and when one is there (or the file system cannot tell us,
+ * EINVAL), let the remover finish first. */
 static int
-job_read(struct worker *w, struct job *j, size_t *lenp)
+job_rename_in(struct worker *w, const char *path, const char *name)
 {
-	struct stat	st;
-	size_t		cap = (size_t)w->cfg.max_entry_bytes, len = 0;
-	ssize_t		n;
-	int		fd;
-
-	fd = openat(w->wdirfd, j->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ELOOP)
-			job_fail(j, "entry is a symbolic link (not followed)");
-		else
-			job_fail(j, "open: %s", strerror(errno));
+	if (renameat2(w->q.rootfd, path, w->wdirfd, name,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EEXIST && errno != EINVAL)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		job_fail(j, "fstat: %s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		job_fail(j, "entry is %s, not a regular file",
-		    job_ftype(st.st_mode));
-		goto fail;
-	}
-	/* Defense in depth: pending/ is ours (0750), or shared with one
-	 * group through a setgid root (--group). Anyone else's file got in
-	 * by a hole we do not want to widen. */
-	if (st.st_uid != w->euid && st.st_uid != 0 &&
-	    !(w->trust_gid != (gid_t)-1 && st.st_gid == w->trust_gid)) {
-		job_fail(j, "entry owned by uid %lu, not trusted (hqd runs as "
-		    "uid %lu; see --group)", (unsigned long)st.st_uid,
-		    (unsigned long)w->euid);
-		goto fail;
-	}
-	if (st.st_size > (off_t)cap) {
-		job_fail(j, "entry is %lld bytes, over the limit of %zu "
-		    "(--max-entry-size)", (long long)st.st_size, cap);
-		goto fail;
-	}
-	if (w->readcap < cap + 1) {
-		w->readcap = (size_t)st.st_size + 4096 < cap + 1 ?
-		    (size_t)st.st_size + 4096 : cap + 1;
-		if (w->readcap < (size_t)st.st_size + 1)
-			w->readcap = (size_t)st.st_size + 1;
-		w->readbuf = xreallocarray(w->readbuf, 1, w->readcap);
-	}
-	/* Read to EOF, not to st_size: a file grown since the fstat is
-	 * caught (producers rename whole files in; this is a guard). */
-	for (;;) {
-		if (len == w->readcap) {
-			if (w->readcap > cap)
-				break;
-			w->readcap = w->readcap * 2 > cap + 1 ?
-			    cap + 1 : w->readcap * 2;
-			w->readbuf = xreallocarray(w->readbuf, 1, w->readcap);
-		}
-		n = read(fd, w->readbuf + len, w->readcap - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			job_fail(j, "read: %s", strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		/* A short read of a regular file is its end: saves the
-		 * read that would return 0. */
-		if (len < w->readcap)
-			break;
-	}
-	if (len > cap) {
-		job_fail(j, "entry grew over the limit of %zu bytes", cap);
-		goto fail;
-	}
-	close(fd);
-	j->enq_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000 +
-	    (uint64_t)st.st_mtim.tv_nsec;
-	*lenp = len;
-	return 0;
-fail:
-	close(fd);
-	return -1;
+	remover_wait(&w->rm);
+	return renameat(w->q.rootfd, path, w->wdirfd, name);
 }
 
 /* ENOENT on a claim: the entry is gone, or someone removed our folder
@@ -160,6 +74,8 @@ job_reopen(struct worker *w)
 	if (fstat(w->wdirfd, &st) == 0 && st.st_nlink > 0)
 		return -1;		/* our folder is fine: entry gone */
 	log_warnx("processing/w%d was removed: recreating the tree", w->slot);
+	/* The remover's fds are about to be replaced. */
+	remover_wait(&w->rm);
 	if (queue_reopen(&w->q, 0750) == -1 ||
 	    (fd = queue_worker_dir(&w->q, w->slot, true)) == -1) {
 		log_warn("recreate processing/w%d", w->slot);
@@ -167,6 +83,7 @@ job_reopen(struct worker *w)
 	}
 	close(w->wdirfd);
 	w->wdirfd = fd;
+	job_remover_dirs(w);
 	return 0;
 }
 
@@ -187,9 +104,9 @@ job_claim(struct worker *w, struct job *j, const char *name, size_t *bytes)
 	/* By path from the root, not pendingfd: a pending/ that an operator
 	 * removed and hqd recreated is the one producers now use. */
 	snprintf(path, sizeof(path), HQ_DIR_PENDING "/%s", name);
-	if (renameat(w->q.rootfd, path, w->wdirfd, name) == -1 &&
+	if (job_rename_in(w, path, name) == -1 &&
 	    !(errno == ENOENT && job_reopen(w) == 0 &&
-	    renameat(w->q.rootfd, path, w->wdirfd, name) == 0)) {
+	    job_rename_in(w, path, name) == 0)) {
 		/* Gone: applied by another worker, or removed. */
 		if (errno != ENOENT)
 			log_warn("claim %s: rename", name);
@@ -522,13 +439,15 @@ job_apply(struct worker *w, struct job *jobs, size_t n)
 	int		round = 0, unknown = 0, ms;
 	bool		full_apart = false, lockwait;
 	enum seg_wait	wait;
+	enum sqlapply_outcome o;
 	uint64_t	wait_t0 = 0, logged = 0, now;
 	pid_t		holder;
 	struct hq_msg	m;
 
 	while ((g = job_group(jobs, n)) > 0) {
-		if (job_attempt(w, jobs, n, err, sizeof(err), &blame) ==
-		    SQLAPPLY_OK) {
+		o = job_attempt(w, jobs, n, err, sizeof(err), &blame);
+		sink_publish(&w->sink, w->sl, o == SQLAPPLY_OK);
+		if (o == SQLAPPLY_OK) {
 			round = unknown = 0;
 			full_apart = false;
 			job_wait_state(w, SEG_WAIT_NONE, 0);
@@ -691,13 +610,13 @@ job_finish(struct worker *w, struct job *jobs, size_t n)
 
 /*
  * The files of the last job_run() that a COMMIT settled (applied, or
- * skipped as already applied): remove them, or move them to completed/, and
- * count them. Called after DONE is sent, so that the supervisor prepares
- * the next WORK while these system calls run (an unlink may wait for a
- * discard). A crash before or during this leaves committed files in
- * processing/w<slot>/: recovery requeues them and the ledger makes each a
- * skip. Counted only once removed, so a counter never runs ahead of the
- * tree.
+ * skipped as already applied) go to the remover, in the order they were
+ * claimed (the order they were written). Called after DONE is sent, so
+ * that the supervisor prepares the next WORK meanwhile, and the remover's
+ * threads overlap the removals (an unlink may wait for a discard) with
+ * each other and with the next batch. A crash before they are done
+ * leaves committed files in processing/w<slot>/: recovery requeues them
+ * and the ledger makes each a skip.
  */
 void
 job_remove(struct worker *w, size_t n)
@@ -709,18 +628,14 @@ job_remove(struct worker *w, size_t n)
 		j = &w->jobs[i];
 		if (j->state != JOB_APPLIED && j->state != JOB_DUP)
 			continue;
-		if (w->cfg.keep_completed ?
-		    renameat(w->wdirfd, j->name, w->q.completedfd,
-		    j->name) == -1 :
-		    unlinkat(w->wdirfd, j->name, 0) == -1)
-			log_warn("%s: remove after commit", j->name);
-		if (j->state == JOB_APPLIED)
-			SEG_ADD(w->sl->c.applied, 1);
-		else
-			SEG_ADD(w->sl->c.duplicates, 1);
+		remover_add(&w->rm, j->name, j->state == JOB_DUP);
 		j->state = JOB_UNCLAIMED;
 	}
-	HQ_FAULT("after_finish");	/* every file of the WORK settled */
+	remover_fault(&w->rm);
+	/* This point means every file of the WORK settled. */
+	if (HQ_FAULT_ARMED("after_finish"))
+		remover_wait(&w->rm);
+	HQ_FAULT("after_finish");
 }
 
 /* A poison entry: workers died applying it. Settle it without running its

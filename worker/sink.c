@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* sink.c: the local sink, today's sqlapply behind the sink calls; nothing
  * of its own, so the local path is what it was before the seam. */
+#include <string.h>
+
+#include "common/now.h"
 #include "worker/sink.h"
 
 static struct sqlapply *
@@ -85,4 +88,44 @@ sink_local(struct sink *s, struct sqlapply *sa)
 	s->ops = &sink_local_ops;
 	s->impl = sa;
 	s->id_prefix = NULL;
+}
+
+/* Texts are copied only when they differ, and never their last byte (see
+ * struct seg_sink). */
+static void
+sink_text(char *dst, size_t size, const char *src)
+{
+	size_t	n = strnlen(src, size - 1);
+
+	if (strncmp(dst, src, size - 1) == 0)
+		return;
+	memcpy(dst, src, n);
+	memset(dst + n, 0, size - 1 - n);
+}
+
+void
+sink_publish(struct sink *s, struct seg_slot *sl, bool committed)
+{
+	struct sink_status	st;
+
+	if (s->ops->status == NULL)
+		return;
+	memset(&st, 0, sizeof(st));
+	s->ops->status(s, &st);
+	/* Deltas: the slot's counters outlive this worker. */
+	SEG_ADD(sl->sink.round_trips, st.round_trips - s->pub.round_trips);
+	SEG_ADD(sl->sink.connects, st.connects - s->pub.connects);
+	SEG_ADD(sl->sink.leader_changes, st.leader_changes -
+	    s->pub.leader_changes);
+	s->pub.round_trips = st.round_trips;
+	s->pub.connects = st.connects;
+	s->pub.leader_changes = st.leader_changes;
+	if (st.leader != NULL)
+		sink_text(sl->sink.leader, sizeof(sl->sink.leader), st.leader);
+	if (st.error != NULL && st.error_ns != SEG_GET(sl->sink.error_ns)) {
+		sink_text(sl->sink.error, sizeof(sl->sink.error), st.error);
+		SEG_SET(sl->sink.error_ns, st.error_ns);
+	}
+	if (committed)
+		SEG_SET(sl->sink.ok_ns, now_wall_ns());
 }

@@ -12,12 +12,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/entry.h"
 #include "common/seg.h"
 #include "worker/sqlapply.h"
 
 struct sink;
+
+/* What a sink tells the stats segment (sink_publish). */
+struct sink_status {
+	uint64_t	 round_trips, connects, leader_changes;
+	const char	*leader;	/* NULL: unknown or local */
+	const char	*error;		/* the cluster's last failure, or NULL */
+	uint64_t	 error_ns;	/* its wall clock */
+};
 
 struct sink_ops {
 	const char	*name;
@@ -38,6 +47,8 @@ struct sink_ops {
 	/* After PERM: the entry's SQL ended the transaction (so the batch
 	 * starts over without it). */
 	bool		 (*txn_lost)(const struct sink *);
+	/* NULL: nothing to tell (the local file). */
+	void		 (*status)(const struct sink *, struct sink_status *);
 };
 
 struct sink {
@@ -47,7 +58,12 @@ struct sink {
 	 * qualified with this when set ("TOKEN/NAME"): the dqlite sink's
 	 * ledger is shared by every queue writing to the cluster. */
 	char			*id_prefix;
+	struct sink_status	 pub;	/* counters as last published */
 };
+
+/* Publish what changed in the sink's status into the worker's slot;
+ * committed says the attempt just made did commit. */
+void	sink_publish(struct sink *s, struct seg_slot *sl, bool committed);
 
 /* s applies to the local SQLite connection sa (already sqlapply_init'ed). */
 void	sink_local(struct sink *s, struct sqlapply *sa);

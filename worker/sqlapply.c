@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,151 +14,7 @@
 #include "common/now.h"
 #include "common/xmalloc.h"
 #include "worker/sqlapply.h"
-
-/* Pragmas an entry may set; every other pragma with a value is refused
- * because it would change how hq itself runs (journal, sync, schema) or
- * leave state on the connection for the next entry. */
-static const char *const sqlapply_pragmas_ok[] = {
-	"user_version", "application_id", "foreign_key_check",
-	"integrity_check", "quick_check", "optimize", "incremental_vacuum",
-	"table_info", "table_xinfo", "index_info", "index_list",
-};
-
-/* Functions entries may not call, and why. The rest are pure, or act on
- * the main schema only. */
-static const struct {
-	const char	*name;
-	const char	*why;
-} sqlapply_funcs_denied[] = {
-	{ "load_extension", "entries may not load extensions" },
-	/* With two arguments it installs a C function pointer that every
-	 * later fts3 table on the connection calls; with one it leaks a
-	 * library address. The db-config switch does not stop a bound
-	 * argument, so the authorizer does. */
-	{ "fts3_tokenizer", "entries may not call fts3_tokenizer "
-	  "(it reads and overrides code pointers)" },
-	/* Counts every change the connection ever made: its value depends on
-	 * what other entries did before. */
-	{ "total_changes", "entries may not call total_changes (its value "
-	  "depends on other entries)" },
-};
-
-/* Tables an entry may neither read nor write: the connection's list of
- * statements (other entries' SQL) and raw database pages (everything,
- * past the authorizer). Debian's SQLite builds the first, not the second. */
-static const char *const sqlapply_tables_denied[] = {
-	"sqlite_stmt", "sqlite_dbpage",
-};
-
-static bool
-sqlapply_in(const char *name, const char *const *list, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; name != NULL && i < n; i++)
-		if (strcasecmp(name, list[i]) == 0)
-			return true;
-	return false;
-}
-
-static int
-sqlapply_deny(struct sqlapply *s, const char *why)
-{
-	s->denied = why;
-	return SQLITE_DENY;
-}
-
-/*
- * The isolation rule (docs/reliability.md): an entry's effects stay in the
- * main schema, and nothing it does may outlive it on the connection. So
- * every action on the TEMP schema is refused (TEMP tables, views, triggers
- * and indexes would shadow main objects, hq's ledger among them, for every
- * later entry), as are transaction control, ATTACH, pragmas that change
- * settings, functions that load or override code, and hq's ledger.
- */
-static int
-sqlapply_auth_cb(void *arg, int action, const char *a1, const char *a2,
-    const char *dbname, const char *trigger)
-{
-	struct sqlapply	*s = arg;
-	const char	*table;
-	size_t		 i;
-
-	(void)trigger;
-	if (!s->in_entry)
-		return SQLITE_OK;
-	if (dbname != NULL && strcasecmp(dbname, "temp") == 0)
-		return sqlapply_deny(s, "entries may not use the TEMP schema "
-		    "(TEMP tables, views, triggers, indexes outlive the entry "
-		    "on the connection)");
-	switch (action) {
-	case SQLITE_CREATE_TEMP_TABLE:
-	case SQLITE_CREATE_TEMP_VIEW:
-	case SQLITE_CREATE_TEMP_TRIGGER:
-	case SQLITE_CREATE_TEMP_INDEX:
-	case SQLITE_DROP_TEMP_TABLE:
-	case SQLITE_DROP_TEMP_VIEW:
-	case SQLITE_DROP_TEMP_TRIGGER:
-	case SQLITE_DROP_TEMP_INDEX:
-		return sqlapply_deny(s, "entries may not use the TEMP schema "
-		    "(TEMP tables, views, triggers, indexes outlive the entry "
-		    "on the connection)");
-	case SQLITE_ATTACH:
-	case SQLITE_DETACH:
-		return sqlapply_deny(s, "entries may not attach or detach "
-		    "databases");
-	case SQLITE_TRANSACTION:
-	case SQLITE_SAVEPOINT:
-		return sqlapply_deny(s, "entries may not control transactions "
-		    "(BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE)");
-	case SQLITE_FUNCTION:
-		for (i = 0; a2 != NULL && i < nitems(sqlapply_funcs_denied);
-		    i++)
-			if (strcasecmp(a2, sqlapply_funcs_denied[i].name) == 0)
-				return sqlapply_deny(s,
-				    sqlapply_funcs_denied[i].why);
-		return SQLITE_OK;
-	case SQLITE_PRAGMA:
-		if (a2 == NULL || sqlapply_in(a1, sqlapply_pragmas_ok,
-		    nitems(sqlapply_pragmas_ok)))
-			return SQLITE_OK;
-		return sqlapply_deny(s, "entries may not change this pragma");
-	case SQLITE_READ:
-	case SQLITE_INSERT:
-	case SQLITE_UPDATE:
-	case SQLITE_DELETE:
-	case SQLITE_DROP_TABLE:
-	case SQLITE_DROP_VIEW:
-	case SQLITE_CREATE_TABLE:
-	case SQLITE_CREATE_VIEW:
-	case SQLITE_CREATE_VTABLE:
-	case SQLITE_DROP_VTABLE:
-		table = a1;
-		break;
-	case SQLITE_ALTER_TABLE:
-	case SQLITE_CREATE_INDEX:
-	case SQLITE_CREATE_TRIGGER:
-	case SQLITE_DROP_INDEX:
-	case SQLITE_DROP_TRIGGER:
-		/* The table is a2 for ALTER and for index and trigger
-		 * statements (a1 is the index or trigger). */
-		if (a1 != NULL && strcasecmp(a1, SQLAPPLY_LEDGER) == 0)
-			return sqlapply_deny(s, "entries may not touch hq's "
-			    "ledger table");
-		table = a2;
-		break;
-	default:
-		return SQLITE_OK;
-	}
-	if (table != NULL && strcasecmp(table, SQLAPPLY_LEDGER) == 0)
-		return sqlapply_deny(s, "entries may not touch hq's ledger "
-		    "table");
-	if (sqlapply_in(table, sqlapply_tables_denied,
-	    nitems(sqlapply_tables_denied)))
-		return sqlapply_deny(s, "entries may not read this table "
-		    "(connection internals or raw pages)");
-	return SQLITE_OK;
-}
+#include "worker/sqlguard.h"
 
 /* CPU time of this (single-threaded) worker, for the statement budget. */
 static uint64_t
@@ -341,18 +196,10 @@ sqlapply_open(struct sqlapply *s, char *err, size_t errlen)
 		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
+	sqlapply_harden(s->db);
 	sqlite3_busy_handler(s->db, sqlapply_busy_cb, s);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
-	    NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0,
-	    NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 0, NULL);
 	sqlite3_progress_handler(s->db, SQLAPPLY_PROGRESS_OPS,
 	    sqlapply_progress_cb, s);
-	sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, 0);
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
 		snprintf(err, errlen, "open %s: database is read-only",
 		    s->path);

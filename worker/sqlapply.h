@@ -16,6 +16,10 @@
 /* hq's own statements name the ledger with its schema, so that nothing an
  * entry could create elsewhere (a TEMP table of the same name) shadows it. */
 #define SQLAPPLY_MAIN_LEDGER	"main." SQLAPPLY_LEDGER
+/* The dqlite sink's: one row it rewrites at rowid 0 before each entry, so
+ * that last_insert_rowid() on the server's connection starts at 0, as the
+ * local sink sets it (entries may touch neither table). */
+#define SQLAPPLY_ROWID		"hq_ledger_rowid"
 #define SQLAPPLY_CACHE		64	/* prepared single-statement entries */
 
 enum sqlapply_outcome {

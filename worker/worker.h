@@ -15,6 +15,7 @@
 #include "common/queue.h"
 #include "common/seg.h"
 #include "worker/dqsink.h"
+#include "worker/remover.h"
 #include "worker/sink.h"
 #include "worker/sqlapply.h"
 
@@ -71,6 +72,7 @@ struct worker {
 	size_t		 readcap;
 	struct job	*jobs;
 	size_t		 jobcap;
+	struct remover	 rm;		/* removes what COMMITs settled */
 	uint64_t	 rng;
 	uint64_t	 applied_total;
 	bool		 stopping;	/* STOP received: exit after batch */
@@ -84,13 +86,22 @@ void	worker_main(const char *spec) __attribute__((noreturn));
 /* Apply the names of one WORK message. Returns 0, or -1 when the worker
  * must exit (STOP or EOF seen while backing off: entries requeued). */
 int	job_run(struct worker *w, char **names, size_t n, uint32_t poison);
+/* Fail j with a reason (its state FAILED, the reason its failed/ note). */
+void	job_fail(struct job *j, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Read the claimed file j->name into w->readbuf (job_read.c): 0 with its
+ * length, or -1 with j failed. */
+int	job_read(struct worker *w, struct job *j, size_t *lenp);
 /* Apply READY jobs until each is settled (APPLIED, DUP or FAILED), with
  * retries and isolation of culprits: job_run's apply step, and the
  * property test's (tests/fuzz/fuzz_apply.c). -1 when told to stop. */
 int	job_apply(struct worker *w, struct job *jobs, size_t n);
-/* After job_run() and its DONE: remove (or move to completed/) the files
- * of its first n names that were committed, and count them. */
+/* After job_run() and its DONE: queue the removal (or the move to
+ * completed/) of the files of its first n names that were committed; the
+ * remover counts each once done. */
 void	job_remove(struct worker *w, size_t n);
+/* Point the remover at the current processing/w<slot>/ and completed/. */
+void	job_remover_dirs(struct worker *w);
 /* sqlapply's on_wait: the worker is alive, waiting for a lock. */
 void	job_on_wait(void *w, uint64_t waited_us);
 /* The flag TERM sets. */

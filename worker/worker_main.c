@@ -56,8 +56,11 @@ worker_send(struct worker *w, struct hq_msg *m)
 	m->slot = (uint32_t)w->slot;
 	m->gen = w->gen;
 	if (proto_write(w->fd, m, &w->wbuf) == -1) {
-		/* The supervisor is gone; PDEATHSIG will follow if not. */
+		/* The supervisor is gone; PDEATHSIG will follow if not.
+		 * Removals queued are of committed files: finish them. */
 		log_warn("send %s", proto_type_name(m->type));
+		if (w->sl != NULL)
+			remover_fini(&w->rm);
 		exit(HQ_EX_OK);
 	}
 }
@@ -92,6 +95,8 @@ worker_configure(struct worker *w)
 		fatalx("queue: %s", err);
 	if ((w->wdirfd = queue_worker_dir(&w->q, w->slot, true)) == -1)
 		fatal("processing/w%d", w->slot);
+	remover_init(&w->rm, w->sl);
+	job_remover_dirs(w);
 	w->euid = geteuid();
 	w->trust_gid = (gid_t)-1;
 	if (fstat(w->q.rootfd, &st) == 0 && (st.st_mode & S_ISGID))
@@ -104,7 +109,8 @@ worker_configure(struct worker *w)
 	w->sa.on_wait_arg = w;
 	if (dqsink_is_uri(w->cfg.db)) {
 		if (dqsink_init(&w->sink, &w->dq, w->cfg.db,
-		    w->cfg.ledger_days, err, sizeof(err)) == -1)
+		    w->cfg.ledger_days, w->cfg.statement_timeout_ms, err,
+		    sizeof(err)) == -1)
 			fatalx("--db: %s", err);
 		/* Default ids are file names, unique in this queue only: the
 		 * cluster's ledger is every queue's. */
@@ -119,6 +125,8 @@ worker_cleanup(struct worker *w)
 {
 	size_t	i;
 
+	/* Before the fds it removes through are closed. */
+	remover_fini(&w->rm);
 	for (i = 0; i < w->jobcap; i++)
 		entry_free(&w->jobs[i].e);
 	free(w->jobs);

@@ -51,4 +51,17 @@ compare "hqctl options" "$D_T/hqctl.help.opts" "$D_T/hqctl.man.opts"
 awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }' "$D_T/hqctl.help" | sort -u >"$D_T/hqctl.help.cmds"
 section "$S/hqctl.1.scd" COMMANDS | terms | awk '{ print $1 }' | sort -u >"$D_T/hqctl.man.cmds"
 compare "hqctl commands" "$D_T/hqctl.help.cmds" "$D_T/hqctl.man.cmds"
+# hq-dqlite-node(8)'s OPTIONS and `hq-dqlite-node --help` (the option
+# column: two spaces, then the option), and its exit codes.
+if [ -n "${HQ_DQLITE_NODE:-}" ]; then
+	N=$S/hq-dqlite-node.8.scd
+	"$HQ_DQLITE_NODE" --help >"$D_T/node.help"
+	grep -E '^  -' "$D_T/node.help" | cut -c3-26 | opts >"$D_T/node.help.opts"
+	section "$N" OPTIONS | terms | opts >"$D_T/node.man.opts"
+	compare "hq-dqlite-node options" "$D_T/node.help.opts" "$D_T/node.man.opts"
+	for c in $(grep -oE '\b(0|6[0-9]|7[0-9]) [a-z]' "$D_T/node.help" | cut -d' ' -f1 | sort -u); do
+		section "$N" "EXIT STATUS" | grep -qx "\*$c\*" || fail "hq-dqlite-node exit code $c not in hq-dqlite-node(8)"
+	done
+	note "ok: hq-dqlite-node $(wc -l <"$D_T/node.man.opts") options agree"
+fi
 note "ok: hqd $(wc -l <"$D_T/hqd.man.opts") options, hqctl $(wc -l <"$D_T/hqctl.man.opts") options and $(wc -l <"$D_T/hqctl.man.cmds") commands agree"

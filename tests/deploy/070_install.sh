@@ -14,8 +14,10 @@ cmake --install "$B" --prefix "$P" >"$D_T/install.log" 2>&1 ||
 want=(sbin/hqd bin/hqctl share/hq/queue-lib.sh share/hq/queue-worker.sh
     lib/systemd/system/hqd.service
     lib/tmpfiles.d/hq.conf lib/sysusers.d/hq.conf)
+[ -z "${HQ_DQLITE_NODE:-}" ] || want+=(sbin/hq-dqlite-node)
 if [ -f "$B/docs/man/hqd.8" ]; then
 	want+=(share/man/man8/hqd.8 share/man/man1/hqctl.1 share/man/man7/hq-queue.7)
+	[ -z "${HQ_DQLITE_NODE:-}" ] || want+=(share/man/man8/hq-dqlite-node.8)
 else
 	note "man pages not built (no scdoc): not checked"
 fi

@@ -4,11 +4,15 @@
 // and the probes GET (/readyz, /healthz), a grace period above the drain
 // budget, the restricted pod security profile, requests and limits, and a
 // KEDA ScaledObject on the summed queue depth with a fallback.
+// With --dqlite (deploy/k8s/dqlite): no ScaledObject of its own; instead
+// the StatefulSet of hq-dqlite-node pods, and hqd writing to it with a
+// preStop drain that fits in the grace period.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const YAML = require(path.join(path.resolve(process.argv[2]), "node_modules", "yaml"));
 const dir = process.argv[3];
+const dqlite = process.argv[4] === "--dqlite";
 
 const objs = [];
 for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")))
@@ -79,6 +83,47 @@ for (const c of [...(pod.initContainers || []), ...pod.containers]) {
 	const r = c.resources || {};
 	check(r.requests && r.requests.cpu && r.requests.memory, `${c.name}: requests`);
 	check(r.limits && r.limits.memory, `${c.name}: memory limit`);
+}
+
+if (dqlite) {
+	const sts = find("StatefulSet")[0];
+	check(sts, "no StatefulSet");
+	const svc = find("Service").find((x) => x.metadata.name === sts.spec.serviceName);
+	check(svc && svc.spec.clusterIP === "None" && svc.spec.publishNotReadyAddresses === true,
+	    "the StatefulSet's Service is not headless with publishNotReadyAddresses");
+	check(sts.spec.replicas === 3, "not 3 dqlite nodes");
+	check(sts.spec.podManagementPolicy === "Parallel", "podManagementPolicy is not Parallel");
+	const node = sts.spec.template.spec.containers[0];
+	const port = (node.ports || []).find((x) => x.name === "dqlite");
+	check(port && svc.spec.ports.some((x) => x.port === port.containerPort),
+	    "the Service does not expose the node's port");
+	const script = (node.command || []).concat(node.args || []).join(" ");
+	check(/hq-dqlite-node\b/.test(script) && /--bootstrap\b/.test(script) && /--join\b/.test(script),
+	    "the node does not run hq-dqlite-node with --join and --bootstrap");
+	const data = (/--data\s+(\S+)/.exec(script) || [])[1] || "";
+	const vct = (sts.spec.volumeClaimTemplates || []).find((v) => (node.volumeMounts || []).some((m) =>
+	    m.name === v.metadata.name && data.startsWith(m.mountPath.replace(/\/$/, "") + "/")));
+	check(vct, `--data ${data} is not a folder on a volumeClaimTemplate`);
+	check(vct && JSON.stringify(vct.spec.accessModes) === '["ReadWriteOnce"]', "the data volume is not ReadWriteOnce");
+	check(find("PodDisruptionBudget").some((b) => b.spec.maxUnavailable === 1),
+	    "no PodDisruptionBudget of maxUnavailable 1");
+	// hqd writes to every node, by the pods' DNS names.
+	const db = env(hqd, "HIVE_DB") || "";
+	const m = /^dqlite:\/\/([^/]+)\/[^/]+$/.exec(db);
+	check(m, `HIVE_DB "${db}" is not dqlite://NODES/NAME`);
+	const want = [0, 1, 2].map((i) => `${sts.metadata.name}-${i}.${svc.metadata.name}:${port.containerPort}`);
+	check(m && JSON.stringify(m[1].split(",")) === JSON.stringify(want), `HIVE_DB nodes are not ${want}`);
+	// preStop: hqctl drain-wait, bounded, inside the grace period with
+	// hqd's drain after it.
+	const pre = hqd.lifecycle && hqd.lifecycle.preStop && hqd.lifecycle.preStop.exec;
+	const cmd = pre ? pre.command.join(" ") : "";
+	const t = Number((/drain-wait --timeout ([0-9]+)/.exec(cmd) || [])[1]);
+	check(/hqctl drain-wait/.test(cmd) && t > 0, `hqd's preStop is not hqctl drain-wait --timeout S: "${cmd}"`);
+	check(pod.terminationGracePeriodSeconds >= t + drain + 20,
+	    `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} below drain-wait ${t} s + drain ${drain} s + 20 s for the application`);
+	check(!pod.volumes.some((v) => v.name === "db"), "a database volume, unused with dqlite");
+	console.log(`policy: ${bad} problems`);
+	process.exit(bad ? 1 : 0);
 }
 
 // KEDA.

@@ -17,6 +17,9 @@ const YAML = req("yaml");
 
 const validators = {
 	"apps/v1 Deployment": ["kubernetes-models", "IoK8sApiAppsV1Deployment"],
+	"apps/v1 StatefulSet": ["kubernetes-models", "IoK8sApiAppsV1StatefulSet"],
+	"policy/v1 PodDisruptionBudget": ["kubernetes-models",
+	    "IoK8sApiPolicyV1PodDisruptionBudget"],
 	"v1 Service": ["kubernetes-models", "IoK8sApiCoreV1Service"],
 	"v1 ConfigMap": ["kubernetes-models", "IoK8sApiCoreV1ConfigMap"],
 	"keda.sh/v1alpha1 ScaledObject": ["@kubernetes-models/keda",

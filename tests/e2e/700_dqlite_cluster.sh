@@ -68,10 +68,34 @@ for i in 0 1 2; do dq_kill "$i"; done
 ROOT=$T/q2 LOG=$T/hqd2.log
 hq_gen 50 u
 hq_publish
-hq_start --workers 2
+hq_start --workers 2 --http 127.0.0.1:0
 hq_wait_log 20 "waiting for the cluster"
+hq_wait 10 "the http log line" grep -q 'http: serving on http://127.0.0.1:' "$LOG"
+URL=http://127.0.0.1:$(grep -o 'serving on http://127.0.0.1:[0-9]*' "$LOG" |
+    head -1 | cut -d: -f3)
 sleep 2
 assert_eq "$(hq_count failed)" 0 "failed/ with the cluster down"
+# Health says why, readiness says no, the stats name the error.
+sink_json() {	# sink_json EXPR: a field of hqctl stats --json's "sink"
+	"$HQCTL" --root "$ROOT" stats --json |
+	    perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+		my $k = $j->{sink}; print eval($ARGV[0]), "\n"' "$1"
+}
+some_wait() {
+	[ "$(sink_json '$k->{workers_waiting}')" -ge 1 ]
+}
+hq_wait 20 "a worker to wait for the cluster" some_wait
+"$HQCTL" --root "$ROOT" health >"$T/health" 2>&1 || fail "hqctl health: $(cat "$T/health")"
+grep -q 'waiting for the dqlite cluster' "$T/health" ||
+    fail "hqctl health does not say the cluster: $(cat "$T/health")"
+grep -q 'last error: connect: no dqlite leader' "$T/health" ||
+    fail "hqctl health gives no error: $(cat "$T/health")"
+code=$(curl -sS -o "$T/ready" -w '%{http_code}' "$URL/readyz")
+assert_eq "$code" 503 "/readyz with the cluster down"
+grep -q '^not ready: no dqlite leader reachable: connect: ' "$T/ready" ||
+    fail "/readyz body: $(cat "$T/ready")"
+assert_eq "$(sink_json '$k->{kind}')" dqlite "sink kind"
+curl -sS "$URL/metrics" | grep -q '^hq_sink_up 0$' || fail "hq_sink_up is not 0"
 [ "$(hq_count_entries pending)" -gt 0 ] ||
     [ "$(hq_count_entries processing)" -gt 0 ] ||
     fail "entries gone with the cluster down"
@@ -80,6 +104,17 @@ for i in 0 1 2; do dq_node_wait "$i"; done
 hq_wait_drained 60
 assert_eq "$(dq_count "SELECT count(*) FROM u")" 50 "rows in u"
 assert_eq "$(hq_count failed)" 0 "failed/ after the cluster came back"
+hq_wait 10 "/readyz to pass" sh -c "curl -sf -o /dev/null '$URL/readyz'"
+[[ "$(sink_json '$k->{leader}')" =~ ^127\.0\.0\.1:[0-9]+$ ]] ||
+    fail "no leader in the stats: $(sink_json '$k->{leader}')"
+[ "$(sink_json '$k->{round_trips}')" -gt 50 ] || fail "round trips not counted"
+[ "$(sink_json '$k->{connects}')" -ge 1 ] || fail "connects not counted"
+curl -sS "$URL/metrics" >"$T/metrics"
+grep -q '^hq_sink_up 1$' "$T/metrics" || fail "hq_sink_up is not 1"
+grep -Eq '^hq_sink_round_trips_total [1-9][0-9]*$' "$T/metrics" ||
+    fail "no hq_sink_round_trips_total"
+"$HQCTL" --root "$ROOT" stats | grep -q '^dqlite       leader 127.0.0.1:' ||
+    fail "hqctl stats has no dqlite line"
 note "part 2: cluster down at start, 50 entries waited, then drained"
 
 # Part 3: the same file names from another queue are other entries; its

@@ -17,6 +17,11 @@ HQ_PID=
 HQ_SEQ=0
 # Words put before "$HQD" by hq_start, e.g. (setpriv --reuid=nobody ...).
 HQ_PREFIX=()
+# Deadlines for hqd's own answers are multiplied by this: under valgrind
+# (tests/valgrind/run.sh sets VG_LOGDIR) hqd runs tens of times slower.
+HQ_TMUL=1
+[ -z "${VG_LOGDIR:-}" ] || HQ_TMUL=5
+
 # Background helpers (lock holders...) a test started: killed at the end.
 HQ_BG=()
 
@@ -87,9 +92,11 @@ hq_stop() {
 	HQ_PID=
 }
 
-# hq_wait SECONDS WHAT CMD [ARGS...]: poll CMD until it succeeds.
+# hq_wait SECONDS WHAT CMD [ARGS...]: poll CMD until it succeeds (for
+# SECONDS x HQ_TMUL: a wait for something to happen only gets slower to
+# fail when longer).
 hq_wait() {
-	local secs=$1 what=$2 deadline
+	local secs=$(($1 * HQ_TMUL)) what=$2 deadline
 	shift 2
 	deadline=$(($(date +%s%N) + secs * 1000000000))
 	until "$@"; do

@@ -2,17 +2,31 @@
 # lib_dqlite.sh: a dqlite cluster on loopback for e2e tests: go-dqlite's
 # dqlite-demo nodes (as tests/unit/test_dqlite.c runs them) and SQL through
 # the `dqlite` shell. Sourced after lib.sh. Skips (77) without the tools.
+# With DQ_LAUNCHER=hq set before sourcing, the nodes are hq's own
+# hq-dqlite-node (HQ_DQLITE_NODE, which ctest passes where it was built).
 
+DQ_LAUNCHER=${DQ_LAUNCHER:-demo}
 DQ_DEMO=${HQ_DQLITE_DEMO:-$(command -v dqlite-demo || true)}
 DQ_SHELL=$(command -v dqlite || true)
-if [ -z "$DQ_DEMO" ] || [ -z "$DQ_SHELL" ]; then
-	echo "SKIP: dqlite-demo or dqlite not found (Debian: apt-get install" \
+if [ -z "$DQ_SHELL" ]; then
+	echo "SKIP: the dqlite shell not found (Debian: apt-get install" \
 	    "go-dqlite)"
+	exit 77
+fi
+if [ "$DQ_LAUNCHER" = demo ] && [ -z "$DQ_DEMO" ]; then
+	echo "SKIP: dqlite-demo not found (Debian: apt-get install go-dqlite)"
+	exit 77
+fi
+if [ "$DQ_LAUNCHER" = hq ] && [ ! -x "${HQ_DQLITE_NODE:-}" ]; then
+	echo "SKIP: hq-dqlite-node not built (libdqlite-dev missing at" \
+	    "configure time)"
 	exit 77
 fi
 
 DQ_ADDR=()	# database address of node i
-DQ_API=()	# its HTTP (readiness) address
+DQ_API=()	# its readiness address: the demo's HTTP port; for
+		# hq-dqlite-node its database port
+DQ_ARGS=()	# hq-dqlite-node: extra arguments of node i
 DQ_PID=()
 
 # A node may take its time over TERM (hq_cleanup's signal for helpers) or
@@ -49,16 +63,28 @@ dq_node_spawn() {
 	if [ -z "${DQ_ADDR[$i]:-}" ]; then
 		DQ_ADDR[$i]=127.0.0.1:$(dq__port)
 		DQ_API[$i]=127.0.0.1:$(dq__port)
+		[ "$DQ_LAUNCHER" = demo ] || DQ_API[$i]=${DQ_ADDR[$i]}
 	fi
-	(cd "$T" && exec "$DQ_DEMO" --api "${DQ_API[$i]}" --db "${DQ_ADDR[$i]}" \
-	    --dir "$T/nodes" ${join:+--join "$join"} \
-	    >>"$T/node$i.log" 2>&1) &
+	if [ "$DQ_LAUNCHER" = hq ]; then
+		# shellcheck disable=SC2086
+		# The address may be a name (localhost:PORT): the node binds
+		# the loopback address and the others dial it by the name.
+		(exec "$HQ_DQLITE_NODE" --bind "127.0.0.1:${DQ_ADDR[$i]##*:}" \
+		    --address "${DQ_ADDR[$i]}" \
+		    --data "$T/node$i" ${join:+--join "$join"} \
+		    ${DQ_ARGS[$i]:-} >>"$T/node$i.log" 2>&1) &
+	else
+		(cd "$T" && exec "$DQ_DEMO" --api "${DQ_API[$i]}" \
+		    --db "${DQ_ADDR[$i]}" --dir "$T/nodes" \
+		    ${join:+--join "$join"} >>"$T/node$i.log" 2>&1) &
+	fi
 	DQ_PID[$i]=$!
 	HQ_BG+=("${DQ_PID[$i]}")
 }
 
 # dq_node_wait I: until node I is ready: its API port accepts (the demo
-# opens it after joining and opening its database).
+# opens it after joining and opening its database; hq-dqlite-node's
+# database port accepts once the node runs, joined or not).
 dq_node_wait() {
 	hq_wait 30 "dqlite node $1" dq__api_up "$1"
 }

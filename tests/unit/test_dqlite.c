@@ -228,6 +228,53 @@ test_wire_params_header(void)
 	pbuf_free(&b);
 }
 
+/* The membership requests: ADD (id, address), ASSIGN (id, role), REMOVE
+ * (id), CLUSTER (format). */
+static void
+test_wire_admin(void)
+{
+	struct dq_req	add = { .type = DQ_REQ_ADD, .id = 0x0102030405060708ULL,
+			      .text = "10.0.0.2:9001", .text_len = 13 };
+	struct dq_req	assign = { .type = DQ_REQ_ASSIGN, .id = 7,
+			      .arg = DQ_ROLE_VOTER };
+	struct dq_req	rm = { .type = DQ_REQ_REMOVE, .id = 7 };
+	struct dq_req	cl = { .type = DQ_REQ_CLUSTER,
+			      .arg = DQ_CLUSTER_FORMAT };
+	struct pbuf	b;
+	static const unsigned char want_add[] = {
+		3, 0, 0, 0, 12, 0, 0, 0,
+		8, 7, 6, 5, 4, 3, 2, 1,
+		'1', '0', '.', '0', '.', '0', '.', '2',
+		':', '9', '0', '0', '1', 0, 0, 0,
+	};
+	static const unsigned char want_assign[] = {
+		2, 0, 0, 0, 13, 0, 0, 0,
+		7, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	static const unsigned char want_remove[] = {
+		1, 0, 0, 0, 14, 0, 0, 0,
+		7, 0, 0, 0, 0, 0, 0, 0,
+	};
+	static const unsigned char want_cluster[] = {
+		1, 0, 0, 0, 16, 0, 0, 0,
+		1, 0, 0, 0, 0, 0, 0, 0,
+	};
+
+	b = enc(&add);
+	CHECK(bytes_eq(&b, want_add, sizeof(want_add)));
+	pbuf_free(&b);
+	b = enc(&assign);
+	CHECK(bytes_eq(&b, want_assign, sizeof(want_assign)));
+	pbuf_free(&b);
+	b = enc(&rm);
+	CHECK(bytes_eq(&b, want_remove, sizeof(want_remove)));
+	pbuf_free(&b);
+	b = enc(&cl);
+	CHECK(bytes_eq(&b, want_cluster, sizeof(want_cluster)));
+	pbuf_free(&b);
+}
+
 /* What the wire cannot carry is refused, and nothing is written. */
 static void
 test_wire_refusals(void)
@@ -297,6 +344,52 @@ dec(uint8_t type, const struct pbuf *b, struct dq_resp *r)
 	    sizeof(err));
 }
 
+/* SERVERS whose count the body cannot hold, or that lists more members
+ * than the client takes, or an overlong address: refused. */
+static void
+test_wire_servers_bad(void)
+{
+	struct pbuf	b = { 0 };
+	struct dq_resp	r;
+	char		addr[DQ_MAX_ADDR + 2];
+	int		i;
+
+	dq_put_u64(&b, 1000000);
+	dq_put_u64(&b, 1);
+	dq_put_text(&b, "a:1", 3);
+	dq_put_u64(&b, 0);
+	CHECK(dec(DQ_RESP_SERVERS, &b, &r) == -1);
+	b.len = 0;
+	dq_put_u64(&b, DQ_MAX_SERVERS + 1);
+	for (i = 0; i <= DQ_MAX_SERVERS; i++) {
+		dq_put_u64(&b, (uint64_t)i + 1);
+		dq_put_text(&b, "a:1", 3);
+		dq_put_u64(&b, 0);
+	}
+	CHECK(dec(DQ_RESP_SERVERS, &b, &r) == -1);
+	/* The same list one member shorter is read whole. */
+	b.len = 0;
+	dq_put_u64(&b, DQ_MAX_SERVERS);
+	for (i = 0; i < DQ_MAX_SERVERS; i++) {
+		dq_put_u64(&b, (uint64_t)i + 1);
+		dq_put_text(&b, "a:1", 3);
+		dq_put_u64(&b, 0);
+	}
+	CHECK(dec(DQ_RESP_SERVERS, &b, &r) == 0);
+	CHECK_EQ_INT(r.nservers, DQ_MAX_SERVERS);
+	b.len = 0;
+	memset(addr, 'a', sizeof(addr) - 1);
+	addr[sizeof(addr) - 1] = '\0';
+	dq_put_u64(&b, 1);
+	dq_put_u64(&b, 1);
+	dq_put_text(&b, addr, strlen(addr));
+	dq_put_u64(&b, 0);
+	CHECK(dec(DQ_RESP_SERVERS, &b, &r) == -1);
+	pbuf_free(&b);
+	CHECK_EQ_STR(dq_role_name(DQ_ROLE_STANDBY), "standby");
+	CHECK_EQ_STR(dq_role_name(9), "?");
+}
+
 /* Every fixed response, then each of its bodies cut short by a word and
  * grown by one: both refused. */
 static void
@@ -318,6 +411,13 @@ test_wire_responses(void)
 	dq_put_u64(&b[DQ_RESP_RESULT], (uint64_t)-5);
 	dq_put_u64(&b[DQ_RESP_RESULT], 1);
 	dq_put_u64(&b[DQ_RESP_EMPTY], 0);
+	dq_put_u64(&b[DQ_RESP_SERVERS], 2);
+	dq_put_u64(&b[DQ_RESP_SERVERS], 1);
+	dq_put_text(&b[DQ_RESP_SERVERS], "127.0.0.1:9001", 14);
+	dq_put_u64(&b[DQ_RESP_SERVERS], DQ_ROLE_VOTER);
+	dq_put_u64(&b[DQ_RESP_SERVERS], 0x9a3f00112233ULL);
+	dq_put_text(&b[DQ_RESP_SERVERS], "hq-dqlite-1.hq-dqlite:9001", 26);
+	dq_put_u64(&b[DQ_RESP_SERVERS], DQ_ROLE_SPARE);
 
 	REQUIRE(dec(DQ_RESP_FAILURE, &b[DQ_RESP_FAILURE], &r) == 0);
 	CHECK_EQ_INT(r.code, 19);
@@ -337,6 +437,14 @@ test_wire_responses(void)
 	CHECK_EQ_INT((int64_t)r.last_insert_id, -5);
 	CHECK_EQ_INT(r.rows_affected, 1);
 	REQUIRE(dec(DQ_RESP_EMPTY, &b[DQ_RESP_EMPTY], &r) == 0);
+	REQUIRE(dec(DQ_RESP_SERVERS, &b[DQ_RESP_SERVERS], &r) == 0);
+	REQUIRE(r.nservers == 2);
+	CHECK_EQ_INT(r.servers[0].id, 1);
+	CHECK_EQ_STR(r.servers[0].address, "127.0.0.1:9001");
+	CHECK_EQ_STR(dq_role_name(r.servers[0].role), "voter");
+	CHECK_EQ_INT(r.servers[1].id, 0x9a3f00112233ULL);
+	CHECK_EQ_STR(r.servers[1].address, "hq-dqlite-1.hq-dqlite:9001");
+	CHECK_EQ_STR(dq_role_name(r.servers[1].role), "spare");
 
 	for (t = 0; t < DQ_RESP_MAX_; t++) {
 		if (b[t].len == 0)
@@ -359,7 +467,7 @@ test_wire_responses(void)
 	pbuf_add(&b[0], "abcdefgh", 8);
 	b[0].len = 16;
 	CHECK(dec(DQ_RESP_FAILURE, &b[0], &r) == -1);
-	CHECK(dec(3, &b[0], &r) == -1);
+	CHECK(dec(11, &b[0], &r) == -1);
 	CHECK(dec(DQ_RESP_MAX_ + 40, &b[0], &r) == -1);
 	CHECK(dec(DQ_RESP_ROWS, &b[0], &r) == -1);
 	pbuf_free(&b[0]);
@@ -682,6 +790,8 @@ static const struct hqtest wire_tests[] = {
 	{ "wire_exec_params", test_wire_exec_params },
 	{ "wire_params_header", test_wire_params_header },
 	{ "wire_refusals", test_wire_refusals },
+	{ "wire_admin", test_wire_admin },
+	{ "wire_servers_bad", test_wire_servers_bad },
 	{ "wire_header", test_wire_header },
 	{ "wire_responses", test_wire_responses },
 	{ "wire_failure_query", test_wire_failure_query },
@@ -1333,6 +1443,37 @@ reconnect(struct dq_client *c)
  * That one is killed (SIGKILL): the connection is lost, the remaining
  * two elect, the client finds that leader; committed rows are there.
  */
+/* The membership requests against the cluster: CLUSTER lists the three
+ * voters at the addresses they were started with, from the leader an
+ * administration client (no database) found through a follower; the
+ * leader refuses to assign a role to a node that is no member. */
+static void
+cluster_admin(void)
+{
+	struct dq_client c;
+	struct dq_resp	 r;
+	char		 err[ERRLEN];
+	size_t		 i, j, found = 0;
+
+	REQUIRE(dq_init(&c, nodes[2].addr, NULL, err, sizeof(err)) == 0);
+	REQUIRE(dq_connect(&c) == DQ_OK);
+	CHECK_EQ_STR(c.peer, nodes[0].addr);
+	REQUIRE(dq_cluster(&c, &r) == DQ_OK);
+	CHECK_EQ_INT(r.nservers, 3);
+	for (i = 0; i < r.nservers; i++) {
+		CHECK_EQ_STR(dq_role_name(r.servers[i].role), "voter");
+		for (j = 0; j < MAX_NODES; j++)
+			if (strcmp(r.servers[i].address, nodes[j].addr) == 0)
+				found++;
+	}
+	CHECK_EQ_INT(found, 3);
+	CHECK(dq_assign(&c, 4242, DQ_ROLE_VOTER) == DQ_EFAIL);
+	fprintf(stderr, "node_cluster: assigning a role to no member: %s\n",
+	    c.err);
+	CHECK(dq_connected(&c));
+	dq_free(&c);
+}
+
 static void
 test_node_cluster(void)
 {
@@ -1356,6 +1497,7 @@ test_node_cluster(void)
 	while ((v = voters(nodes[0].addr)) != 3 && now_mono_ms() < until)
 		sleep_ms(200);
 	REQUIRE(v == 3);
+	cluster_admin();
 
 	REQUIRE(client_open(&f, nodes[1].addr, 10000));
 	CHECK_EQ_STR(f.leader, nodes[0].addr);

@@ -22,6 +22,7 @@
 #include "common/hq.h"
 #include "common/now.h"
 #include "worker/sqlapply.h"
+#include "worker/sqlguard.h"
 #include "tests/unit/hqtest.h"
 
 #define ERRLEN	512
@@ -1292,6 +1293,99 @@ test_heap_limit(void)
 	test_sql_close(&s);
 }
 
+/*
+ * The guard of the dqlite sink: statements compiled against a schema copy
+ * under the authorizer. What the local sink refuses is DENIED with its
+ * reason; a statement naming what the copy lacks is ERROR until the schema
+ * holds it; the copy is rebuilt from texts in any order (a view before its
+ * table, a virtual table with the shadow tables the server lists too).
+ */
+#define GCHECK(sql)	sqlguard_check(&g, sql, strlen(sql), &st, err, \
+	    sizeof(err))
+
+static void
+test_guard(void)
+{
+	struct sqlapply		g;
+	struct sqlguard_stmt	st;
+	char			err[ERRLEN];
+	static const char	multi[] = "INSERT INTO t(a) VALUES (?); "
+	    "SELECT ?2 -- tail\n;  -- only a comment";
+	const char *schema[] = {
+		"CREATE VIEW v AS SELECT a FROM t",
+		"CREATE TABLE t(a, b)",
+		"CREATE TABLE f_data(id INTEGER PRIMARY KEY, block BLOB)",
+		"CREATE VIRTUAL TABLE f USING fts5(x)",
+		"CREATE INDEX ti ON t(a)",
+		"DROP TABLE t",		/* never schema: not run */
+	};
+	size_t			lens[6], i;
+
+	memset(&g, 0, sizeof(g));
+	REQUIRE(sqlguard_open(&g, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(GCHECK("INSERT INTO t(a) VALUES (1)"), SQLGUARD_ERROR);
+	CHECK(strstr(err, "no such table: t") != NULL);
+	for (i = 0; i < 6; i++)
+		lens[i] = strlen(schema[i]);
+	REQUIRE(sqlguard_schema(&g, schema, lens, 6, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(GCHECK("SELECT a FROM v"), SQLGUARD_OK);
+	CHECK(st.rows);
+	CHECK_EQ_INT(GCHECK("SELECT x FROM f WHERE f MATCH 'y'"), SQLGUARD_OK);
+	/* Statements one at a time: length, parameters, rows. */
+	CHECK_EQ_INT(sqlguard_check(&g, multi, strlen(multi), &st, err,
+	    sizeof(err)), SQLGUARD_OK);
+	CHECK_EQ_INT(st.len, 28);
+	CHECK_EQ_INT(st.nparams, 1);
+	CHECK(!st.rows && !st.none);
+	i = st.len;
+	CHECK_EQ_INT(sqlguard_check(&g, multi + i, strlen(multi) - i, &st,
+	    err, sizeof(err)), SQLGUARD_OK);
+	CHECK_EQ_INT(st.nparams, 2);
+	CHECK(st.rows);
+	i += st.len;
+	CHECK_EQ_INT(sqlguard_check(&g, multi + i, strlen(multi) - i, &st,
+	    err, sizeof(err)), SQLGUARD_OK);
+	CHECK(st.none);
+	CHECK_EQ_INT(GCHECK("INSERT INTO t(a) VALUES (1) "
+	    "RETURNING a"), SQLGUARD_OK);
+	CHECK(st.rows);
+	/* The refusals, with the local sink's reasons. */
+	CHECK_EQ_INT(GCHECK("CREATE TEMP TABLE x(a)"), SQLGUARD_DENIED);
+	CHECK_EQ_STR(err, TEST_TEMP_REFUSED);
+	CHECK_EQ_INT(GCHECK("ATTACH ':memory:' AS o"), SQLGUARD_DENIED);
+	CHECK_EQ_INT(GCHECK("COMMIT"), SQLGUARD_DENIED);
+	CHECK_EQ_INT(GCHECK("PRAGMA synchronous=OFF"), SQLGUARD_DENIED);
+	CHECK_EQ_INT(GCHECK("SELECT total_changes()"), SQLGUARD_DENIED);
+	CHECK_EQ_INT(GCHECK("DELETE FROM hq_ledger"), SQLGUARD_DENIED);
+	CHECK_EQ_INT(GCHECK("UPDATE hq_ledger_rowid SET x = 1"),
+	    SQLGUARD_DENIED);
+	CHECK(strstr(err, "ledger") != NULL);
+	/* Rows of a column dqlite encodes by its declared type. */
+	{
+		const char *dt = "CREATE TABLE dt(d DATETIME, b boolean, n)";
+		size_t dtlen = strlen(dt);
+
+		REQUIRE(sqlguard_schema(&g, &dt, &dtlen, 1, err,
+		    sizeof(err)) == 0);
+	}
+	CHECK_EQ_INT(GCHECK("SELECT n, d FROM dt"), SQLGUARD_OK);
+	CHECK(st.rows && st.typed);
+	CHECK_EQ_INT(GCHECK("INSERT INTO dt(n) VALUES (1) RETURNING b"),
+	    SQLGUARD_OK);
+	CHECK(st.rows && st.typed);
+	CHECK_EQ_INT(GCHECK("SELECT n, d + 0, typeof(b) FROM dt"),
+	    SQLGUARD_OK);
+	CHECK(st.rows && !st.typed);
+	CHECK_EQ_INT(GCHECK("INSERT INTO dt(d) VALUES (1.5)"), SQLGUARD_OK);
+	CHECK(!st.rows && !st.typed);
+	REQUIRE(sqlguard_schema(&g, schema, lens, 6, err, sizeof(err)) == 0);
+	/* A later schema replaces the copy: t is gone. */
+	REQUIRE(sqlguard_schema(&g, schema + 2, lens + 2, 2, err,
+	    sizeof(err)) == 0);
+	CHECK_EQ_INT(GCHECK("SELECT a FROM t"), SQLGUARD_ERROR);
+	sqlapply_close(&g);
+}
+
 static const struct hqtest tests[] = {
 	{ "commit_applies", test_commit_applies },
 	{ "dup", test_dup },
@@ -1320,6 +1414,7 @@ static const struct hqtest tests[] = {
 	{ "budget", test_budget },
 	{ "budget_stopped", test_budget_stopped },
 	{ "heap_limit", test_heap_limit },
+	{ "guard", test_guard },
 };
 
 HQTEST_MAIN(tests)
