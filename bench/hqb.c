@@ -59,6 +59,7 @@ struct opts {
 	long		 each;		/* entries per producer, 0: use seconds */
 	double		 seconds;
 	bool		 no_fsync;
+	int		 batch;		/* entries per hq_enqueue_many() call */
 	enum fmt	 fmt;
 	bool		 big;		/* 4 KiB entries */
 	bool		 observe;
@@ -619,6 +620,60 @@ done:
 
 /* --- producers ----------------------------------------------------------- */
 
+/* A producer that enqueues o->batch entries per hq_enqueue_many() call
+ * (JSON, small, unpaced): each entry is recorded as blocked for the whole
+ * call, which returns only after the batch's shared flush. */
+static void
+producer_batch(const struct opts *o, const char *root, struct shared *sh,
+    int id)
+{
+	struct hq_enqueue	*e = calloc((size_t)o->batch, sizeof(*e));
+	char			*sql = calloc((size_t)o->batch, 128);
+	char			*names = calloc((size_t)o->batch, 72);
+	char			 err[4096];
+	uint64_t		 end = o->each > 0 ? UINT64_MAX :
+	    wall_ns() + (uint64_t)(o->seconds * 1e9);
+	long			 i = 0;
+	int			 k, n;
+
+	if (e == NULL || sql == NULL || names == NULL)
+		die("out of memory");
+	while ((o->each == 0 || i < o->each) && !atomic_load(&sh->stop) &&
+	    wall_ns() < end) {
+		uint64_t t0, t1;
+
+		n = o->each > 0 && o->each - i < o->batch ?
+		    (int)(o->each - i) : o->batch;
+		for (k = 0; k < n; k++) {
+			memset(&e[k], 0, sizeof(e[k]));
+			e[k].sql = entry_sql(sql + k * 128, 128,
+			    (long)id * 100000000L + i + k, false);
+			e[k].priority = 5;
+			e[k].operation = "bench";
+			e[k].no_sync = o->no_fsync;
+		}
+		t0 = wall_ns();
+		if (hq_enqueue_many(root, e, (size_t)n, names, 72, NULL, err,
+		    sizeof(err)) == -1)
+			die("hq_enqueue_many: %s", err);
+		t1 = wall_ns();
+		for (k = 0; k < n; k++) {
+			uint32_t r = atomic_fetch_add(&sh->nrec, 1);
+
+			if (r < MAX_RECS) {
+				snprintf(sh->rec[r].name,
+				    sizeof(sh->rec[r].name), "%s",
+				    names + k * 72);
+				sh->rec[r].t0 = t0;
+				sh->rec[r].t1 = t1;
+			}
+		}
+		atomic_fetch_add(&sh->produced, (uint64_t)n);
+		i += n;
+	}
+	_exit(0);
+}
+
 static void
 producer(const struct opts *o, const char *root, struct shared *sh, int id)
 {
@@ -1047,6 +1102,8 @@ cmd_run(struct opts *o)
 
 			if (pid == -1)
 				die("fork: %s", strerror(errno));
+			if (pid == 0 && o->batch > 1)
+				producer_batch(o, root, sh, i);
 			if (pid == 0)
 				producer(o, root, sh, i);
 			kids[nk++] = pid;
@@ -1397,7 +1454,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: hqb run --hqd BIN --dir DIR [--workers N] [--sync full|normal]\n"
 	    "           [--prefill N] [--procs N] [--rate R] [--each N | --seconds S]\n"
-	    "           [--no-fsync] [--format json|msgpack] [--size small|4k]\n"
+	    "           [--no-fsync] [--batch K] [--format json|msgpack] [--size small|4k]\n"
 	    "           [--observe] [--series FILE] [--raw-out FILE]\n"
 	    "           [--idle S [--warm N]] [--timeout S]\n"
 	    "       hqb startup --hqd BIN --hqctl BIN --dir DIR [--workers N] [--reps N]\n"
@@ -1421,6 +1478,7 @@ main(int argc, char **argv)
 		{ "each", required_argument, NULL, 'e' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "no-fsync", no_argument, NULL, 'n' },
+		{ "batch", required_argument, NULL, 'B' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "observe", no_argument, NULL, 'o' },
@@ -1462,6 +1520,7 @@ main(int argc, char **argv)
 		case 'e': o.each = atol(optarg); break;
 		case 's': o.seconds = atof(optarg); break;
 		case 'n': o.no_fsync = true; break;
+		case 'B': o.batch = atoi(optarg); break;
 		case 'f': o.fmt = strcmp(optarg, "msgpack") == 0 ?
 		    FMT_MSGPACK : FMT_JSON; break;
 		case 'z': o.big = strcmp(optarg, "4k") == 0; break;
@@ -1483,6 +1542,8 @@ main(int argc, char **argv)
 		die("%s: %s", o.hqd, strerror(errno));
 	if (o.procs > 0 && o.each == 0 && o.seconds <= 0)
 		die("--procs needs --each or --seconds");
+	if (o.batch > 1 && (o.rate > 0 || o.fmt != FMT_JSON || o.big))
+		die("--batch: small JSON entries, unpaced");
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(&o);
 	if (strcmp(cmd, "startup") == 0) {

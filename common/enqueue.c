@@ -112,21 +112,20 @@ enqueue_note(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-int
-hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
+/*
+ * Check e and render it into b under a fresh name: 0, or -1 with errno
+ * and err (nothing written). err may carry lenient notes on success.
+ */
+static int
+enqueue_build(const struct hq_enqueue *e, struct pbuf *b, char *name,
     size_t namelen, char *err, size_t errlen)
 {
 	static unsigned long	 counter;
-	struct pbuf		 b = { 0 };
-	char			 seq[64], stamp[32], path[PATH_MAX];
-	char			 tmp[PATH_MAX], dst[PATH_MAX], why[256];
-	struct timespec		 ts[2];
+	char			 seq[64], stamp[32], why[256];
 	uint64_t		 ns = now_wall_ns();
 	size_t			 i;
-	int			 fd = -1, saved, ret = -1, priority = e->priority;
+	int			 priority = e->priority;
 
-	if (errlen > 0)
-		err[0] = '\0';
 	if (e->sql == NULL) {
 		snprintf(err, errlen, "sql is missing");
 		errno = EINVAL;
@@ -167,16 +166,15 @@ hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	enqueue_json(&b, e, priority, seq, stamp, false);
+	enqueue_json(b, e, priority, seq, stamp, false);
 	/* What hqd would refuse is refused here, before anything is
 	 * written: the producer hears of it, not a dead letter. A lenient
 	 * producer (a hook that ignores return codes) would hear of it and
 	 * lose the write: it gets the dead letter, with its reason. */
-	if (enqueue_check(&b, why, sizeof(why)) == -1) {
+	if (enqueue_check(b, why, sizeof(why)) == -1) {
 		if (!e->lenient) {
 			snprintf(err, errlen, "entry would not decode: %s%s",
 			    why, e->metadata ? " (check --metadata)" : "");
-			pbuf_free(&b);
 			errno = EINVAL;
 			return -1;
 		}
@@ -185,65 +183,206 @@ hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 		if (e->metadata != NULL && strncmp(why, "json:", 5) == 0) {
 			enqueue_note(err, errlen, "metadata is not JSON (%s): "
 			    "kept as a JSON string", why);
-			b.len = 0;
-			enqueue_json(&b, e, priority, seq, stamp, true);
+			b->len = 0;
+			enqueue_json(b, e, priority, seq, stamp, true);
 		}
-		if (enqueue_check(&b, why, sizeof(why)) == -1)
+		if (enqueue_check(b, why, sizeof(why)) == -1)
 			enqueue_note(err, errlen, "queued anyway, hqd will "
 			    "move it to failed/: %s", why);
 	}
-	snprintf(tmp, sizeof(tmp), "%s/%s/.%s", root, HQ_DIR_TMP, name);
-	snprintf(dst, sizeof(dst), "%s/%s/%s", root, HQ_DIR_PENDING, name);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	return 0;
+}
+
+/* One entry between its temp file and pending/. */
+struct enqueue_file {
+	struct pbuf	 b;
+	char		 tmp[PATH_MAX];
+	int		 fd;
+};
+
+/* Create and fill the temp file; with kick, start its writeback now so
+ * that the data of a whole batch is in flight before the first flush
+ * waits. */
+static int
+enqueue_write(const char *root, const char *name, struct enqueue_file *f,
+    bool kick, char *err, size_t errlen)
+{
+	snprintf(f->tmp, sizeof(f->tmp), "%s/%s/.%s", root, HQ_DIR_TMP, name);
+	if ((f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0640)) == -1) {
-		snprintf(err, errlen, "create %s: %s", tmp, strerror(errno));
-		goto out;
+		snprintf(err, errlen, "create %s: %s", f->tmp,
+		    strerror(errno));
+		f->tmp[0] = '\0';
+		return -1;
 	}
-	if (fd_write_full(fd, b.data, b.len) == -1 ||
-	    (!e->no_sync && fsync(fd) == -1)) {
-		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
-		goto out;
+	if (fd_write_full(f->fd, f->b.data, f->b.len) == -1) {
+		snprintf(err, errlen, "write %s: %s", f->tmp, strerror(errno));
+		return -1;
+	}
+	if (kick)
+		(void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
+/*
+ * Flush the data (sync), stamp, close and rename into pending/, the
+ * commit point (never over an existing entry). fdatasync, not fsync:
+ * the size that makes the data readable is flushed either way, the
+ * mtime (set after it) need not survive a crash.
+ */
+static int
+enqueue_publish(const char *root, const char *name, struct enqueue_file *f,
+    bool sync, char *err, size_t errlen)
+{
+	char		dst[PATH_MAX];
+	struct timespec	ts[2];
+	int		fd = f->fd;
+
+	if (sync && fdatasync(fd) == -1) {
+		snprintf(err, errlen, "write %s: %s", f->tmp, strerror(errno));
+		return -1;
 	}
 	/* mtime is hq's enqueue stamp (latency is measured from it): set it
-	 * after the fsync, just before the rename that publishes, from
-	 * CLOCK_REALTIME. futimens(fd, NULL) would take the kernel's coarse
-	 * clock (one tick, 4 ms at HZ=250) and hqd's latencies would read
-	 * that much high; explicit times are stored to the nanosecond. */
+	 * just before the rename that publishes, from CLOCK_REALTIME.
+	 * futimens(fd, NULL) would take the kernel's coarse clock (one
+	 * tick, 4 ms at HZ=250) and hqd's latencies would read that much
+	 * high; explicit times are stored to the nanosecond. */
 	clock_gettime(CLOCK_REALTIME, &ts[0]);
 	ts[1] = ts[0];
 	if (futimens(fd, ts) == -1) {
-		snprintf(err, errlen, "stamp %s: %s", tmp, strerror(errno));
-		goto out;
+		snprintf(err, errlen, "stamp %s: %s", f->tmp, strerror(errno));
+		return -1;
 	}
+	f->fd = -1;
 	if (close(fd) == -1) {
-		fd = -1;
-		snprintf(err, errlen, "close %s: %s", tmp, strerror(errno));
-		goto out;
+		snprintf(err, errlen, "close %s: %s", f->tmp, strerror(errno));
+		return -1;
 	}
-	fd = -1;
-	/* The commit point; never replaces an existing entry. */
-	if (fd_rename_noreplace(AT_FDCWD, tmp, AT_FDCWD, dst) == -1) {
+	snprintf(dst, sizeof(dst), "%s/%s/%s", root, HQ_DIR_PENDING, name);
+	if (fd_rename_noreplace(AT_FDCWD, f->tmp, AT_FDCWD, dst) == -1) {
 		snprintf(err, errlen, "rename into %s: %s", dst,
 		    strerror(errno));
-		goto out;
+		return -1;
 	}
-	if (e->sync_dir) {
-		snprintf(path, sizeof(path), "%s/%s", root, HQ_DIR_PENDING);
-		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-		    -1 || fsync(fd) == -1) {
-			/* The entry is in pending/ and will be applied. */
-			snprintf(err, errlen, "fsync %s: %s", path,
-			    strerror(errno));
-		}
-	}
-	ret = 0;
-out:
-	saved = errno;
+	f->tmp[0] = '\0';
+	return 0;
+}
+
+/* Undo what a failed entry left: its descriptor and temp file. */
+static void
+enqueue_discard(struct enqueue_file *f)
+{
+	int	saved = errno;
+
+	if (f->fd != -1)
+		close(f->fd);
+	f->fd = -1;
+	if (f->tmp[0] != '\0')
+		unlink(f->tmp);
+	f->tmp[0] = '\0';
+	pbuf_free(&f->b);
+	errno = saved;
+}
+
+/* The renames' directory entries to disk: one flush for a whole batch.
+ * The entries are in pending/ already and will be applied; a failure
+ * here only says they might not survive a power loss. */
+static void
+enqueue_sync_dir(const char *root, char *err, size_t errlen)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, HQ_DIR_PENDING);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1)
+		enqueue_note(err, errlen, "fsync %s: %s", path,
+		    strerror(errno));
 	if (fd != -1)
 		close(fd);
-	if (ret == -1)
-		unlink(tmp);
-	pbuf_free(&b);
-	errno = saved;
+}
+
+/* Temp files open at once in a batch: the data of that many entries is
+ * in flight together, and a batch of any size stays far below the
+ * descriptor limit. */
+#define ENQUEUE_CHUNK	64
+
+int
+hq_enqueue_many(const char *root, const struct hq_enqueue *e, size_t n,
+    char *names, size_t namelen, size_t *done, char *err, size_t errlen)
+{
+	struct enqueue_file	 f[ENQUEUE_CHUNK];
+	char			 note[PATH_MAX + 256];
+	size_t			 base, i, k, ok = 0;
+	bool			 anysync = false;
+	int			 ret = 0;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (done != NULL)
+		*done = 0;
+	for (i = 0; i < ENQUEUE_CHUNK; i++) {
+		memset(&f[i].b, 0, sizeof(f[i].b));
+		f[i].fd = -1;
+		f[i].tmp[0] = '\0';
+	}
+	for (base = 0; base < n && ret == 0; base += k) {
+		k = n - base < ENQUEUE_CHUNK ? n - base : ENQUEUE_CHUNK;
+		for (i = 0; i < k && ret == 0; i++) {
+			const struct hq_enqueue *x = &e[base + i];
+			char *name = names + (base + i) * namelen;
+
+			note[0] = '\0';
+			f[i].b.len = 0;
+			if (enqueue_build(x, &f[i].b, name, namelen, note,
+			    sizeof(note)) == -1 ||
+			    enqueue_write(root, name, &f[i], n > 1 &&
+			    !x->no_sync, note, sizeof(note)) == -1)
+				ret = -1;
+			if (note[0] != '\0' && n > 1)
+				enqueue_note(err, errlen, "entry %zu: %s",
+				    base + i + 1, note);
+			else if (note[0] != '\0')
+				enqueue_note(err, errlen, "%s", note);
+		}
+		/* Nothing of a chunk that failed to write is published:
+		 * the entries before it are, and *done says how many. */
+		for (i = 0; i < k && ret == 0; i++) {
+			const struct hq_enqueue *x = &e[base + i];
+
+			note[0] = '\0';
+			if (enqueue_publish(root, names + (base + i) * namelen,
+			    &f[i], !x->no_sync, note, sizeof(note)) == -1) {
+				if (n > 1)
+					enqueue_note(err, errlen, "entry %zu: "
+					    "%s", base + i + 1, note);
+				else
+					enqueue_note(err, errlen, "%s", note);
+				ret = -1;
+				break;
+			}
+			anysync |= !x->no_sync;
+			ok++;
+		}
+		for (i = 0; i < k; i++)
+			enqueue_discard(&f[i]);
+	}
+	/* Published entries are flushed whatever failed after them: the
+	 * caller is told they are enqueued. */
+	if (anysync && ok > 0) {
+		int saved = errno;
+
+		enqueue_sync_dir(root, err, errlen);
+		errno = saved;
+	}
+	if (done != NULL)
+		*done = ok;
 	return ret;
+}
+
+int
+hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
+    size_t namelen, char *err, size_t errlen)
+{
+	return hq_enqueue_many(root, e, 1, name, namelen, NULL, err, errlen);
 }

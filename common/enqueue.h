@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* enqueue.h: the C producer API. Writes one entry the way the old shell
  * library does (same keys, so either daemon can read it), safely: a temp
- * file in .tmp/, fsync, then one rename into pending/, which is the commit
- * point. Never touches the database, never blocks on hqd. */
+ * file in .tmp/, fdatasync, then one rename into pending/, which is the
+ * commit point, then an fsync of pending/ so that the entry survives a
+ * power loss. Never touches the database, never blocks on hqd. */
 #ifndef HQ_ENQUEUE_H
 #define HQ_ENQUEUE_H
 
@@ -24,8 +25,10 @@ struct hq_enqueue {
 	const char			*metadata;	/* JSON value, NULL: {} */
 	const struct entry_param	*params;	/* TEXT, INT, REAL, NULL */
 	size_t				 nparams;
-	bool				 no_sync;	/* skip the file fsync */
-	bool				 sync_dir;	/* fsync pending/ too */
+	/* skip both flushes: the entry may vanish in a power loss */
+	bool				 no_sync;
+	bool				 sync_dir;	/* implied; kept for source
+							 * compatibility */
 	/*
 	 * The old shell library's leniency, for producers that must never
 	 * turn a write into nothing (a hook ignores return codes): a
@@ -48,5 +51,22 @@ struct hq_enqueue {
  */
 int	hq_enqueue(const char *root, const struct hq_enqueue *e, char *name,
 	    size_t namelen, char *err, size_t errlen);
+
+/*
+ * Enqueue the n entries e[0..n-1] with one flush of pending/ between
+ * them: the files are written, their data flushed together, each renamed
+ * into pending/ (in order), then the directory is flushed once. Returns
+ * only after that flush: every entry it reports is on disk. Entry i's
+ * name goes to names + i * namelen. Returns 0 when all n are enqueued;
+ * -1 with errno and err (which names the entry, from 1) otherwise, and
+ * *done (when not NULL) says how many, from the first, are enqueued and
+ * flushed all the same: entries are published 64 at a time, so a bad
+ * entry stops the batch at its group of 64, not before it. An entry's
+ * no_sync skips its own flush; pending/ is flushed when any entry asked
+ * for one.
+ */
+int	hq_enqueue_many(const char *root, const struct hq_enqueue *e,
+	    size_t n, char *names, size_t namelen, size_t *done, char *err,
+	    size_t errlen);
 
 #endif

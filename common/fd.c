@@ -2,6 +2,7 @@
 /* fd.c: descriptor helpers used by every process. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -195,4 +196,133 @@ fd_opendir(int dirfd)
 	/* The dup shares dirfd's offset: an earlier walk left it at the end. */
 	rewinddir(d);
 	return d;
+}
+
+void
+fd_display_init(struct fd_display *d)
+{
+	d->fd[0] = d->fd[1] = -1;
+	d->shown = 0;
+	d->len[0] = d->len[1] = 0;
+}
+
+/* The spare's name: hidden, beside name (.heartbeat: .heartbeat.spare). */
+static int
+fd_display_spare(const char *name, char *spare, size_t len)
+{
+	if (snprintf(spare, len, "%s%s.spare", name[0] == '.' ? "" : ".",
+	    name) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fd_display_reset(struct fd_display *d)
+{
+	int	i, saved = errno;
+
+	for (i = 0; i < 2; i++)
+		if (d->fd[i] != -1)
+			close(d->fd[i]);
+	fd_display_init(d);
+	errno = saved;
+}
+
+int
+fd_display_write(struct fd_display *d, int dirfd, const char *name,
+    const void *buf, size_t len, int mode)
+{
+	struct stat	 st;
+	char		 spare[NAME_MAX + 1];
+	int		 s, try;
+
+	if (fd_display_spare(name, spare, sizeof(spare)) == -1)
+		return -1;
+	/* A second try from scratch when the files we hold are no longer
+	 * the ones under the names (someone removed or replaced one). */
+	for (try = 0; try < 2; try++) {
+		s = !d->shown;
+		/* The spare, unlinked or renamed over by someone: its name
+		 * now holds another file (or none), which we take over. */
+		if (d->fd[s] != -1 && (fstat(d->fd[s], &st) == -1 ||
+		    st.st_nlink == 0)) {
+			close(d->fd[s]);
+			d->fd[s] = -1;
+		}
+		if (d->fd[s] == -1) {
+			if ((d->fd[s] = openat(dirfd, spare, O_WRONLY |
+			    O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			    mode)) == -1)
+				return -1;
+			d->len[s] = 0;
+		}
+		errno = 0;
+		if (pwrite(d->fd[s], buf, len, 0) != (ssize_t)len ||
+		    (len < d->len[s] && ftruncate(d->fd[s], (off_t)len) ==
+		    -1)) {
+			if (errno == 0)
+				errno = EIO;
+			fd_display_reset(d);
+			return -1;
+		}
+		d->len[s] = len;
+		if (renameat2(dirfd, spare, dirfd, name,
+		    RENAME_EXCHANGE) == 0) {
+			d->shown = s;
+			return 0;
+		}
+		/* No file under name (the first write, or it was removed):
+		 * ours takes the name, the other file we held is gone. */
+		if (errno == ENOENT && renameat(dirfd, spare, dirfd,
+		    name) == 0) {
+			if (d->fd[!s] != -1)
+				close(d->fd[!s]);
+			d->fd[!s] = -1;
+			d->shown = s;
+			return 0;
+		}
+		fd_display_reset(d);
+	}
+	return -1;
+}
+
+void
+fd_display_close(struct fd_display *d, int dirfd, const char *name)
+{
+	char	spare[NAME_MAX + 1];
+
+	if (d->fd[0] == -1 && d->fd[1] == -1)
+		return;
+	if (fd_display_spare(name, spare, sizeof(spare)) == 0)
+		unlinkat(dirfd, spare, 0);
+	fd_display_reset(d);
+}
+
+static int
+fd_ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+int
+fd_dir_unchanged(const struct fd_dirstamp *ds, const struct stat *st)
+{
+	return ds->valid && ds->dev == st->st_dev && ds->ino == st->st_ino &&
+	    fd_ts_eq(&ds->mtime, &st->st_mtim) &&
+	    fd_ts_eq(&ds->ctime, &st->st_ctim) &&
+	    ds->mtime.tv_sec + 1 < ds->read_at.tv_sec &&
+	    ds->ctime.tv_sec + 1 < ds->read_at.tv_sec;
+}
+
+void
+fd_dir_stamp(struct fd_dirstamp *ds, const struct stat *st)
+{
+	ds->dev = st->st_dev;
+	ds->ino = st->st_ino;
+	ds->mtime = st->st_mtim;
+	ds->ctime = st->st_ctim;
+	clock_gettime(CLOCK_REALTIME, &ds->read_at);
+	ds->valid = 1;
 }

@@ -131,13 +131,10 @@ report_totals(const struct seg *sg, struct report_totals *t)
 	for (i = 0; i < sg->h.nworkers && i < HQ_SEG_SLOTS; i++) {
 		const struct seg_slot *sl = &sg->slot[i];
 
-		t->applied += SEG_GET(sl->c.applied);
-		t->failed += SEG_GET(sl->c.failed);
-		t->retried += SEG_GET(sl->c.retried);
-		t->duplicates += SEG_GET(sl->c.duplicates);
-		t->repaired += SEG_GET(sl->c.repaired);
-		t->batches += SEG_GET(sl->c.batches);
-		t->busy_us += SEG_GET(sl->c.busy_us);
+#define HQ_SLOT_COUNTER(name, prom, help) \
+		t->name += SEG_GET(sl->c.name);
+#include "common/counters.def"
+#undef HQ_SLOT_COUNTER
 		t->alive += SEG_GET(sl->pid) != 0;
 		report_hist_merge(&t->exec, &sl->lat_exec);
 		report_hist_merge(&t->commit, &sl->lat_commit);
@@ -194,104 +191,6 @@ report_sink_down(const struct seg *sg, char *msg, size_t len)
 	snprintf(msg, len, "no dqlite leader reachable: %s",
 	    k.error[0] ? k.error : "no answer yet");
 	return true;
-}
-
-void
-report_legacy(struct report_legacy *out, const struct seg *sg,
-    const struct report_legacy *base, uint64_t queued, uint64_t direct)
-{
-	struct report_totals	t;
-
-	memset(out, 0, sizeof(*out));
-	if (sg != NULL) {
-		report_totals(sg, &t);
-		out->processed = sg->h.legacy_processed + t.applied +
-		    t.duplicates;
-		out->failed = sg->h.legacy_failed + t.failed +
-		    SEG_GET(sg->h.c.poisoned);
-		out->retried = sg->h.legacy_retried + t.retried;
-	} else if (base != NULL) {
-		out->processed = base->processed;
-		out->failed = base->failed;
-		out->retried = base->retried;
-	}
-	out->enqueued = out->processed + out->failed + queued;
-	out->direct = direct;
-}
-
-void
-report_legacy_json(struct pbuf *o, const struct report_legacy *l)
-{
-	pbuf_printf(o, "{\"enqueued\":%llu,\"processed\":%llu,\"failed\":%llu,"
-	    "\"retried\":%llu,\"direct\":%llu}\n",
-	    (unsigned long long)l->enqueued, (unsigned long long)l->processed,
-	    (unsigned long long)l->failed, (unsigned long long)l->retried,
-	    (unsigned long long)l->direct);
-}
-
-/* The number after "key": in doc (spaces allowed around the colon, as jq
- * writes), into *v: 0, or -1. */
-static int
-report_legacy_key(const char *doc, const char *key, uint64_t *v)
-{
-	char		 pat[32], *end;
-	const char	*p;
-
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	if ((p = strstr(doc, pat)) == NULL)
-		return -1;
-	p += strlen(pat);
-	p += strspn(p, " \t\r\n");
-	if (*p++ != ':')
-		return -1;
-	p += strspn(p, " \t\r\n");
-	if (*p < '0' || *p > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(p, &end, 10);
-	return errno == 0 ? 0 : -1;
-}
-
-int
-report_legacy_read(int rootfd, struct report_legacy *l)
-{
-	char	buf[4096];
-	ssize_t	n;
-	int	fd, saved;
-
-	memset(l, 0, sizeof(*l));
-	if ((fd = openat(rootfd, "stats.json", O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	saved = errno;
-	close(fd);
-	if (n == -1) {
-		errno = saved;
-		return -1;
-	}
-	buf[n] = '\0';
-	if (report_legacy_key(buf, "enqueued", &l->enqueued) == -1 ||
-	    report_legacy_key(buf, "processed", &l->processed) == -1 ||
-	    report_legacy_key(buf, "failed", &l->failed) == -1 ||
-	    report_legacy_key(buf, "retried", &l->retried) == -1) {
-		memset(l, 0, sizeof(*l));
-		errno = EINVAL;
-		return -1;
-	}
-	/* "direct" is .direct's, not the file's (it is not hqd's count). */
-	return 0;
-}
-
-uint64_t
-report_legacy_direct(int rootfd)
-{
-	struct stat	st;
-
-	if (fstatat(rootfd, ".direct", &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode))
-		return 0;
-	return (uint64_t)st.st_size;
 }
 
 bool
@@ -446,6 +345,33 @@ report_json_hist(struct pbuf *o, const char *name, const struct seg_hist *h)
 	    n ? (double)SEG_GET(h->sum_us) / (double)n / 1000.0 : 0.0);
 }
 
+/*
+ * The queue as the renderers show it: the segment's gauges while hqd runs
+ * (its own counts, no directory walk), else the directories as counted
+ * (d), else nothing known (valid false, all zero).
+ */
+static void
+report_view(const struct seg *sg, const struct report_dirs *d,
+    struct report_dirs *v)
+{
+	const struct seg_header	*h = sg ? &sg->h : NULL;
+	int			 p;
+
+	memset(v, 0, sizeof(*v));
+	if (h == NULL) {
+		if (d != NULL && d->valid)
+			*v = *d;
+		return;
+	}
+	v->valid = true;
+	v->pending = SEG_GET(h->queue_size);
+	v->processing = SEG_GET(h->processing);
+	v->failed = SEG_GET(h->failed_entries);
+	v->oldest_pending_ns = SEG_GET(h->oldest_pending_ns);
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
+		v->depth[p] = SEG_GET(h->depth[p]);
+}
+
 /* ,"sink":{...}: where the workers apply (docs/stats.md). */
 static void
 report_json_sink(struct pbuf *o, const struct seg *sg, uint64_t now_ns)
@@ -474,17 +400,15 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
     uint64_t now_ns)
 {
 	struct report_totals	 t;
+	struct report_dirs	 v;
 	const struct seg_header	*h = sg ? &sg->h : NULL;
-	uint64_t		 last_ev, queue, proc, oldest, depth;
+	uint64_t		 last_ev;
 	uint32_t		 i;
 	int			 p;
 
 	report_totals(sg, &t);
+	report_view(sg, d, &v);
 	last_ev = h ? SEG_GET(h->last_event_ns) : 0;
-	queue = h ? SEG_GET(h->queue_size) : d && d->valid ? d->pending : 0;
-	proc = h ? SEG_GET(h->processing) : d && d->valid ? d->processing : 0;
-	oldest = h ? SEG_GET(h->oldest_pending_ns) :
-	    d && d->valid ? d->oldest_pending_ns : 0;
 	pbuf_printf(o, "{\"schema_version\":%d,\"timestamp\":%llu,"
 	    "\"pid\":%lld,\"mode\":\"%s\",\"iteration\":%llu,"
 	    "\"events_processed\":%llu,\"last_event_time\":%llu,"
@@ -500,7 +424,7 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	    (unsigned long long)report_secs(last_ev),
 	    (unsigned long long)(h ? report_age_s(now_ns,
 	    last_ev ? last_ev : h->start_ns) : 0),
-	    (unsigned long long)queue, (unsigned long long)proc,
+	    (unsigned long long)v.pending, (unsigned long long)v.processing,
 	    h && SEG_GET(h->watcher_alive) ? (long long)h->pid : 0LL,
 	    h && SEG_GET(h->watcher_alive) ? "true" : "false",
 	    h ? (unsigned long long)SEG_GET(h->c.watcher_restarts) : 0ULL);
@@ -524,16 +448,12 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	    (unsigned long long)t.applied, (unsigned long long)t.failed,
 	    (unsigned long long)t.retried, (unsigned long long)t.duplicates,
 	    (unsigned long long)t.repaired, (unsigned long long)t.batches,
-	    (unsigned long long)report_age_s(now_ns, oldest));
-	for (p = 1; p <= HQ_SEG_PRIORITIES; p++) {
-		depth = h ? SEG_GET(h->depth[p]) : d && d->valid ?
-		    d->depth[p] : 0;
+	    (unsigned long long)report_age_s(now_ns, v.oldest_pending_ns));
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
 		pbuf_printf(o, "%s\"%d\":%llu", p > 1 ? "," : "", p,
-		    (unsigned long long)depth);
-	}
+		    (unsigned long long)v.depth[p]);
 	pbuf_printf(o, "},\"failed_count\":%llu,\"latency\":{",
-	    h ? (unsigned long long)SEG_GET(h->failed_entries) :
-	    d && d->valid ? (unsigned long long)d->failed : 0ULL);
+	    (unsigned long long)v.failed);
 	report_json_hist(o, "exec", &t.exec);
 	pbuf_printf(o, ",");
 	report_json_hist(o, "commit", &t.commit);
@@ -565,7 +485,7 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 		    (unsigned long long)(SEG_GET(sl->wait) ? report_age_s(now_ns,
 		    SEG_GET(sl->wait_since_ns)) : 0),
 		    (unsigned long long)SEG_GET(sl->wait_pid));
-#define HQ_SLOT_COUNTER(name, help) \
+#define HQ_SLOT_COUNTER(name, prom, help) \
 		pbuf_printf(o, ",\"entries_" #name "\":%llu", \
 		    (unsigned long long)SEG_GET(sl->c.name));
 #include "common/counters.def"
@@ -580,6 +500,17 @@ report_prom_head(struct pbuf *o, const char *name, const char *type,
     const char *help)
 {
 	pbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A counter summed over the slots; prom NULL: not exported this way. */
+static void
+report_prom_total(struct pbuf *o, const char *prom, const char *help,
+    uint64_t v)
+{
+	if (prom == NULL)
+		return;
+	report_prom_head(o, prom, "counter", help);
+	pbuf_printf(o, "%s %llu\n", prom, (unsigned long long)v);
 }
 
 static void
@@ -613,12 +544,14 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
 {
 	struct report_totals	 t;
 	struct report_sink	 k;
+	struct report_dirs	 v;
 	const struct seg_header	*h = sg ? &sg->h : NULL;
 	uint32_t		 i;
 	int			 p;
 	char			 why[HQ_SEG_SINK_TEXT + 64];
 
 	report_totals(sg, &t);
+	report_view(sg, d, &v);
 	report_prom_head(o, "hq_build_info", "gauge",
 	    "hq version; always 1");
 	pbuf_printf(o, "hq_build_info{version=\"%s\"} 1\n", HQ_VERSION);
@@ -628,38 +561,22 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
 	    "entries queued in pending/ by priority");
 	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
 		pbuf_printf(o, "hq_queue_depth{priority=\"%d\"} %llu\n", p,
-		    (unsigned long long)(h ? SEG_GET(h->depth[p]) :
-		    d && d->valid ? d->depth[p] : 0));
+		    (unsigned long long)v.depth[p]);
 	report_prom_head(o, "hq_queue_processing", "gauge",
 	    "entries in workers' hands");
-	pbuf_printf(o, "hq_queue_processing %llu\n", (unsigned long long)
-	    (h ? SEG_GET(h->processing) : d && d->valid ? d->processing : 0));
+	pbuf_printf(o, "hq_queue_processing %llu\n",
+	    (unsigned long long)v.processing);
 	report_prom_head(o, "hq_queue_oldest_pending_age_seconds", "gauge",
 	    "age of the oldest queued entry, 0 when empty");
 	pbuf_printf(o, "hq_queue_oldest_pending_age_seconds %llu\n",
-	    (unsigned long long)report_age_s(now_ns, h ?
-	    SEG_GET(h->oldest_pending_ns) : d && d->valid ?
-	    d->oldest_pending_ns : 0));
+	    (unsigned long long)report_age_s(now_ns, v.oldest_pending_ns));
 	report_prom_head(o, "hq_failed_entries", "gauge",
 	    "dead letters in failed/");
-	pbuf_printf(o, "hq_failed_entries %llu\n", (unsigned long long)(h ?
-	    SEG_GET(h->failed_entries) : d && d->valid ? d->failed : 0));
-#define HQ_PROM_TOTAL(name, val, help)					\
-	report_prom_head(o, "hq_entries_" name "_total", "counter", help);	\
-	pbuf_printf(o, "hq_entries_" name "_total %llu\n",		\
-	    (unsigned long long)(val))
-	HQ_PROM_TOTAL("applied", t.applied, "entries committed");
-	HQ_PROM_TOTAL("failed", t.failed, "entries moved to failed/");
-	HQ_PROM_TOTAL("retried", t.retried, "transient retries");
-	HQ_PROM_TOTAL("duplicate", t.duplicates,
-	    "entries skipped, already in the ledger");
-	HQ_PROM_TOTAL("repaired", t.repaired,
-	    "old-library entries repaired");
-#undef HQ_PROM_TOTAL
-	report_prom_head(o, "hq_batches_total", "counter",
-	    "transactions committed");
-	pbuf_printf(o, "hq_batches_total %llu\n",
-	    (unsigned long long)t.batches);
+	pbuf_printf(o, "hq_failed_entries %llu\n", (unsigned long long)v.failed);
+#define HQ_SLOT_COUNTER(name, prom, help)				\
+	report_prom_total(o, prom, help, t.name);
+#include "common/counters.def"
+#undef HQ_SLOT_COUNTER
 	if (h == NULL)
 		return;
 	report_sink(sg, &k);
@@ -738,11 +655,13 @@ report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 {
 	struct report_totals	 t;
 	struct report_sink	 k;
+	struct report_dirs	 v;
 	const struct seg_header	*h = sg ? &sg->h : NULL;
 	uint32_t		 i;
 	int			 p;
 
 	report_totals(sg, &t);
+	report_view(sg, d, &v);
 	if (h == NULL)
 		pbuf_printf(o, "hqd          down\n");
 	else
@@ -753,21 +672,13 @@ report_table(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 		    "inotify", SEG_GET(h->draining) ? "draining" : "running",
 		    h->root, h->db);
 	pbuf_printf(o, "queue        %llu pending, %llu processing",
-	    (unsigned long long)(h ? SEG_GET(h->queue_size) :
-	    d && d->valid ? d->pending : 0), (unsigned long long)(h ?
-	    SEG_GET(h->processing) : d && d->valid ? d->processing : 0));
-	if (h != NULL)
-		pbuf_printf(o, ", %llu failed",
-		    (unsigned long long)SEG_GET(h->failed_entries));
-	else if (d != NULL && d->valid)
-		pbuf_printf(o, ", %llu failed", (unsigned long long)d->failed);
+	    (unsigned long long)v.pending, (unsigned long long)v.processing);
+	if (v.valid)
+		pbuf_printf(o, ", %llu failed", (unsigned long long)v.failed);
 	pbuf_printf(o, ", oldest %llus\nby priority ",
-	    (unsigned long long)report_age_s(now_ns, h ?
-	    SEG_GET(h->oldest_pending_ns) : d && d->valid ?
-	    d->oldest_pending_ns : 0));
+	    (unsigned long long)report_age_s(now_ns, v.oldest_pending_ns));
 	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
-		pbuf_printf(o, " %d:%llu", p, (unsigned long long)(h ?
-		    SEG_GET(h->depth[p]) : d && d->valid ? d->depth[p] : 0));
+		pbuf_printf(o, " %d:%llu", p, (unsigned long long)v.depth[p]);
 	pbuf_printf(o, "\nentries      %llu applied, %llu failed, %llu "
 	    "retried, %llu duplicate, %llu repaired\n",
 	    (unsigned long long)t.applied, (unsigned long long)t.failed,

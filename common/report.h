@@ -38,8 +38,9 @@ void	report_table(struct pbuf *out, const struct seg *sg,
 
 /* Totals over the configured slots. */
 struct report_totals {
-	uint64_t	applied, failed, retried, duplicates, repaired;
-	uint64_t	batches, busy_us;
+#define HQ_SLOT_COUNTER(name, prom, help)	uint64_t name;
+#include "common/counters.def"
+#undef HQ_SLOT_COUNTER
 	int		alive;
 	struct seg_hist	exec, commit;	/* merged histograms (plain copies) */
 };

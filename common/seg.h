@@ -63,7 +63,7 @@ struct seg_counters_sup {
 };
 
 struct seg_counters_slot {
-#define HQ_SLOT_COUNTER(name, help)	seg_u64 name;
+#define HQ_SLOT_COUNTER(name, prom, help)	seg_u64 name;
 #include "common/counters.def"
 #undef HQ_SLOT_COUNTER
 };

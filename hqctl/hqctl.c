@@ -29,14 +29,9 @@
 #include "common/report.h"
 #include "common/seg.h"
 #include "common/xmalloc.h"
+#include "hqctl/hqctl.h"
 
 #define HQCTL_MAX_INPUT	(16 * 1024 * 1024)
-
-struct hqctl {
-	struct hq_config	 cfg;
-	char			 root[PATH_MAX];	/* real path when it exists */
-	char			 segname[64];
-};
 
 static void
 usage(FILE *f)
@@ -52,10 +47,14 @@ usage(FILE *f)
 	    "        counts go on across hqd's restarts\n"
 	    "  enqueue [--priority N] [--op NAME] [--id ID] [--metadata JSON]\n"
 	    "          [--param TEXT]... [--int N] [--real X] [--null]\n"
-	    "          [--sync|--no-sync] [--lenient] SQL|-\n"
+	    "          [--sync|--no-sync] [--lenient] SQL|-|--many\n"
 	    "        queue one entry (SQL '-' reads stdin); prints its name.\n"
-	    "        The file is fsynced before its rename; --sync also syncs\n"
-	    "        pending/, --no-sync skips both (the old library's way).\n"
+	    "        Durable when it returns: the file's data is flushed\n"
+	    "        before its rename, pending/ after it (--sync, the\n"
+	    "        default); --no-sync skips both (the old library's way).\n"
+	    "        --many: one entry per line of stdin, a JSON object\n"
+	    "        {\"sql\":...,\"params\":[...],\"priority\":N,...}; all\n"
+	    "        share one flush; prints a name per entry.\n"
 	    "        --lenient (the shell library's): a bad priority is\n"
 	    "        clamped (5 if not a number), metadata that is not JSON\n"
 	    "        is kept as a string, an entry hqd would refuse is queued\n"
@@ -79,10 +78,7 @@ usage(FILE *f)
 	    "error, 75 timed out, 78 configuration.\n");
 }
 
-static int
-hqctl_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
+int
 hqctl_err(int code, const char *fmt, ...)
 {
 	va_list	ap;
@@ -95,14 +91,20 @@ hqctl_err(int code, const char *fmt, ...)
 	return code;
 }
 
-/* Resolve root and segment name as hqd does. */
+/* Resolve root and segment name as hqd does; seg false (enqueue, which
+ * needs no segment): the root as given, without realpath's getcwd and
+ * readlink per path component, part of every hook's cost. */
 static int
-hqctl_resolve(struct hqctl *c)
+hqctl_resolve(struct hqctl *c, bool seg)
 {
 	char	err[512];
 
 	if (config_check(&c->cfg, err, sizeof(err)) == -1)
 		return hqctl_err(HQ_EX_CONFIG, "%s", err);
+	if (!seg) {
+		snprintf(c->root, sizeof(c->root), "%s", c->cfg.root);
+		return 0;
+	}
 	if (realpath(c->cfg.root, c->root) == NULL)
 		snprintf(c->root, sizeof(c->root), "%s", c->cfg.root);
 	seg_name(c->segname, sizeof(c->segname), c->root, c->cfg.shm_name);
@@ -411,6 +413,85 @@ hqctl_priority(const char *arg, bool lenient, int *prio)
 	return 1;
 }
 
+/*
+ * enqueue --many: stdin holds one entry per line, a JSON object with the
+ * entry format's keys (sql, params, priority, operation, id; metadata is
+ * dropped as hqd drops it); tmpl gives what a line leaves out. Every line
+ * is decoded before anything is written; the entries then share one flush
+ * (hq_enqueue_many). Prints one name per line enqueued.
+ */
+static int
+hqctl_enqueue_many(struct hqctl *c, const struct hq_enqueue *tmpl)
+{
+	struct entry		*ents = NULL;
+	struct hq_enqueue	*es = NULL;
+	char			*input, *line, *next, *names = NULL, err[4096];
+	char			 why[256];
+	size_t			 n = 0, cap = 0, done = 0, i, lineno = 0;
+	int			 rc = 0;
+
+	if ((input = hqctl_read_stdin()) == NULL)
+		return hqctl_err(errno == EIO ? HQ_EX_IOERR : HQ_EX_DATAERR,
+		    "read entries from stdin: %s", errno == EINVAL ?
+		    "they contain a NUL byte" : strerror(errno));
+	for (line = input; line != NULL && *line != '\0'; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line[strspn(line, " \t\r")] == '\0')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ents = xreallocarray(ents, cap, sizeof(*ents));
+		}
+		if (entry_decode(ENTRY_JSON, line, strlen(line), &ents[n],
+		    why, sizeof(why)) == -1) {
+			rc = hqctl_err(HQ_EX_DATAERR, "enqueue --many: line "
+			    "%zu: %s (nothing enqueued)", lineno, why);
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		rc = hqctl_err(HQ_EX_DATAERR, "enqueue --many: no entry on "
+		    "stdin");
+		goto out;
+	}
+	es = xcalloc(n, sizeof(*es));
+	for (i = 0; i < n; i++) {
+		es[i] = *tmpl;
+		es[i].sql = ents[i].sql;
+		es[i].params = ents[i].params;
+		es[i].nparams = ents[i].nparams;
+		es[i].id = ents[i].id;
+		if (ents[i].priority != 0)
+			es[i].priority = ents[i].priority;
+		/* The decoder's default: the line named none. */
+		if (tmpl->operation == NULL ||
+		    strcmp(ents[i].operation, "generic") != 0)
+			es[i].operation = ents[i].operation;
+	}
+	names = xcalloc(n, NAME_MAX + 1);
+	if (hq_enqueue_many(c->root, es, n, names, NAME_MAX + 1, &done, err,
+	    sizeof(err)) == -1)
+		rc = hqctl_err(errno == EINVAL ? HQ_EX_DATAERR :
+		    errno == ENOENT ? HQ_EX_NOINPUT : HQ_EX_CANTCREAT,
+		    "enqueue --many: %s (%zu of %zu enqueued, named on "
+		    "stdout)", err, done, n);
+	else if (err[0] != '\0')
+		log_warnx("enqueue --many: %s", err);
+	for (i = 0; i < done; i++)
+		printf("%s\n", names + i * (NAME_MAX + 1));
+out:
+	for (i = 0; i < n; i++)
+		entry_free(&ents[i]);
+	free(ents);
+	free(es);
+	free(names);
+	free(input);
+	return rc;
+}
+
 static int
 hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 {
@@ -426,19 +507,22 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		{ "sync", no_argument, NULL, 's' },
 		{ "no-sync", no_argument, NULL, 'n' },
 		{ "lenient", no_argument, NULL, 'L' },
+		{ "many", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hq_enqueue	 e = { .priority = 5 };
+	bool			 many = false;
 	struct entry_param	*params;
 	char			 name[256], err[512], *end, *input = NULL;
 	const char		*prio = NULL;
+	size_t			 len;
 	int			 ch, rc = 0, defaulted = 0;
 
 	params = xcalloc((size_t)argc, sizeof(*params));
 	e.params = params;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:NsnLh", opts,
+	while ((ch = getopt_long(argc, argv, "p:o:i:m:P:I:R:NsnLMh", opts,
 	    NULL)) != -1) {
 		struct entry_param *p = &params[e.nparams];
 
@@ -497,6 +581,9 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		case 'L':
 			e.lenient = true;
 			break;
+		case 'M':
+			many = true;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -509,6 +596,15 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 	    &e.priority)) == -1) {
 		rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' is not an "
 		    "integer in 1..10", prio);
+		goto out;
+	}
+	if (many) {
+		if (optind != argc || e.nparams > 0 || e.id != NULL)
+			rc = hqctl_err(HQ_EX_USAGE, "enqueue --many: the "
+			    "entries are on stdin, with their own params and "
+			    "id");
+		else
+			rc = hqctl_enqueue_many(c, &e);
 		goto out;
 	}
 	if (optind != argc - 1) {
@@ -541,126 +637,14 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 		    name, prio);
 	if (err[0] != '\0')
 		log_warnx("%s: %s", name, err);
-	printf("%s\n", name);
+	/* One write(2), not stdio's fstat of stdout first. */
+	len = strlen(name);
+	name[len++] = '\n';
+	if (fd_write_full(STDOUT_FILENO, name, len) == -1)
+		rc = HQ_EX_IOERR;
 out:
 	free(input);
 	free(params);
-	return rc;
-}
-
-/* --- failed, retry ---------------------------------------------------- */
-
-static int
-hqctl_failed(struct hqctl *c, int argc, char **argv)
-{
-	struct queue	 q;
-	struct pbuf	 out = { 0 };
-	char		 err[512], reason[1024], attempts[32], when[64];
-	char		**names, *note;
-	size_t		 n, i;
-	bool		 json = argc == 2 && strcmp(argv[1], "--json") == 0;
-
-	if (argc > 2 || (argc == 2 && !json))
-		return hqctl_err(HQ_EX_USAGE, "usage: hqctl failed [--json]");
-	if (queue_open(&q, c->root, false, 0, err, sizeof(err)) == -1)
-		return hqctl_err(HQ_EX_NOINPUT, "no queue: %s", err);
-	names = queue_failed_names(&q, &n);
-	if (json)
-		pbuf_printf(&out, "[");
-	for (i = 0; i < n; i++) {
-		note = queue_note_read(&q, names[i]);
-		queue_note_field(note ? note : "", "error", reason,
-		    sizeof(reason));
-		queue_note_field(note ? note : "", "attempts", attempts,
-		    sizeof(attempts));
-		queue_note_field(note ? note : "", "failed_at", when,
-		    sizeof(when));
-		if (json) {
-			pbuf_printf(&out, "%s{\"entry\":", i ? "," : "");
-			pbuf_json_str(&out, names[i]);
-			pbuf_printf(&out, ",\"error\":");
-			pbuf_json_str(&out, note ? reason : "(no reason note)");
-			pbuf_printf(&out, ",\"attempts\":%ld,\"failed_at\":",
-			    strtol(attempts, NULL, 10));
-			pbuf_json_str(&out, when);
-			pbuf_printf(&out, "}");
-		} else
-			pbuf_printf(&out, "%s  %s  attempts %s  %s\n",
-			    names[i], when[0] ? when : "-",
-			    attempts[0] ? attempts : "?",
-			    note ? reason : "(no reason note)");
-		free(note);
-		free(names[i]);
-	}
-	if (json)
-		pbuf_printf(&out, "]\n");
-	else if (n == 0)
-		pbuf_printf(&out, "no failed entries\n");
-	if (out.len)
-		fwrite(out.data, 1, out.len, stdout);
-	pbuf_free(&out);
-	free(names);
-	queue_close(&q);
-	return 0;
-}
-
-/* Prints the name it now has. */
-static int
-hqctl_retry_one(struct queue *q, const char *name)
-{
-	char	as[NAME_MAX + 1];
-
-	if (queue_retry(q, name, as, sizeof(as)) == -1) {
-		fprintf(stderr, "hqctl: retry %s: %s\n", name,
-		    strerror(errno));
-		return -1;
-	}
-	if (strcmp(as, name) != 0)
-		fprintf(stderr, "hqctl: %s: that name is pending: retried as "
-		    "%s\n", name, as);
-	printf("%s\n", as);
-	return 0;
-}
-
-static int
-hqctl_retry(struct hqctl *c, int argc, char **argv)
-{
-	struct queue	 q;
-	char		 err[512], name[NAME_MAX + 1];
-	char		**names;
-	size_t		 n, i;
-	int		 rc = 0;
-
-	if (argc != 2)
-		return hqctl_err(HQ_EX_USAGE, "usage: hqctl retry ID|--all");
-	if (queue_open(&q, c->root, false, 0, err, sizeof(err)) == -1)
-		return hqctl_err(HQ_EX_NOINPUT, "no queue: %s", err);
-	if (strcmp(argv[1], "--all") == 0) {
-		names = queue_failed_names(&q, &n);
-		for (i = 0; i < n; i++) {
-			if (hqctl_retry_one(&q, names[i]) == -1)
-				rc = HQ_EX_IOERR;
-			free(names[i]);
-		}
-		free(names);
-	} else {
-		/* ID: the file name, or the name without its extension. */
-		if (queue_name_parse(argv[1], NULL))
-			snprintf(name, sizeof(name), "%s", argv[1]);
-		else {
-			snprintf(name, sizeof(name), "%s.json", argv[1]);
-			if (!queue_failed_has(&q, name))
-				snprintf(name, sizeof(name), "%s.msgpack",
-				    argv[1]);
-		}
-		if (!queue_name_parse(name, NULL) ||
-		    !queue_failed_has(&q, name))
-			rc = hqctl_err(HQ_EX_NOINPUT, "no failed entry '%s'",
-			    argv[1]);
-		else if (hqctl_retry_one(&q, name) == -1)
-			rc = HQ_EX_IOERR;
-	}
-	queue_close(&q);
 	return rc;
 }
 
@@ -715,9 +699,9 @@ main(int argc, char **argv)
 		rc = HQ_EX_USAGE;
 		goto out;
 	}
-	if ((rc = hqctl_resolve(&c)) != 0)
-		goto out;
 	cmd = argv[optind];
+	if ((rc = hqctl_resolve(&c, strcmp(cmd, "enqueue") != 0)) != 0)
+		goto out;
 	argc -= optind;
 	argv += optind;
 	if (strcmp(cmd, "stats") == 0)

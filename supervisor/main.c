@@ -137,6 +137,7 @@ main_check_fs(struct sup *s)
 /* File descriptors, counted from the code. hqd itself holds: */
 #define FDS_QUEUE	6	/* the root and its five folders (queue.c) */
 #define FDS_LOCK	2	/* the root directory (its lock), the pid file */
+#define FDS_DISPLAY	2	/* .heartbeat and its spare (stats.c) */
 #define FDS_LIBEV	3	/* epoll, the signal pipe (eventfd, or a pipe) */
 #define FDS_WATCH	2	/* inotify, $NOTIFY_SOCKET */
 /* and one socketpair end per worker, http_fds(), and briefly, at most at
@@ -181,8 +182,8 @@ static int
 main_fds_need(const struct sup *s, rlim_t lim, int *hqd, int *open)
 {
 	*open = main_fds_open(lim);
-	*hqd = *open + FDS_QUEUE + FDS_LOCK + FDS_LIBEV + FDS_WATCH +
-	    s->cfg.workers + http_fds(&s->cfg) + FDS_TRANSIENT;
+	*hqd = *open + FDS_QUEUE + FDS_LOCK + FDS_DISPLAY + FDS_LIBEV +
+	    FDS_WATCH + s->cfg.workers + http_fds(&s->cfg) + FDS_TRANSIENT;
 	return *hqd > FDS_WORKER ? *hqd : FDS_WORKER;
 }
 

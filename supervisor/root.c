@@ -70,9 +70,10 @@ root_pidfile_read(int fd, char *buf, size_t len)
 void
 root_lock(struct sup *s)
 {
-	char	pid[32];
-	long	holder;
-	int	fd;
+	struct stat	st;
+	char		pid[32];
+	long		holder;
+	int		fd;
 
 	if ((fd = openat(s->q.rootfd, ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
@@ -94,6 +95,10 @@ root_lock(struct sup *s)
 		exit(HQ_EX_TEMPFAIL);
 	}
 	s->lockfd = fd;
+	if (fstat(fd, &st) == -1)
+		fatal("%s", s->q.root);
+	s->lock_dev = st.st_dev;
+	s->lock_ino = st.st_ino;
 	root_pidfile(s);
 }
 
@@ -110,9 +115,11 @@ root_pidfile(struct sup *s)
 	ssize_t		 n;
 	int		 fd;
 
-	if (s->pidfd != -1 && fstat(s->pidfd, &lst) == 0 && lst.st_nlink > 0 &&
-	    fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst, AT_SYMLINK_NOFOLLOW) ==
-	    0 && lst.st_ino == fst.st_ino && lst.st_dev == fst.st_dev)
+	/* The file we hold cannot be freed, so its inode number names it
+	 * as long as it has a name: one fstatat a rescan. */
+	if (s->pidfd != -1 && fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst,
+	    AT_SYMLINK_NOFOLLOW) == 0 && s->pid_ino == fst.st_ino &&
+	    s->pid_dev == fst.st_dev)
 		return;
 	if (s->pidfd != -1)
 		log_warnx("%s/%s was removed: writing it again", s->q.root,
@@ -143,6 +150,10 @@ root_pidfile(struct sup *s)
 	if (s->pidfd != -1)
 		close(s->pidfd);
 	s->pidfd = fd;
+	if (fstat(fd, &lst) == 0) {
+		s->pid_dev = lst.st_dev;
+		s->pid_ino = lst.st_ino;
+	}
 }
 
 /* The root we lock and serve is no longer what its path names: removed,
@@ -151,13 +162,13 @@ root_pidfile(struct sup *s)
 bool
 root_gone(struct sup *s)
 {
-	struct stat	cur, ours;
+	struct stat	cur;
 
-	if (s->lockfd == -1 || fstat(s->lockfd, &ours) == -1)
+	if (s->lockfd == -1)
 		return false;
 	if (stat(s->q.root, &cur) == -1)
 		return errno == ENOENT || errno == ENOTDIR;
-	return cur.st_dev != ours.st_dev || cur.st_ino != ours.st_ino;
+	return cur.st_dev != s->lock_dev || cur.st_ino != s->lock_ino;
 }
 
 /* Keep other users out: a world-writable root without the sticky bit

@@ -67,6 +67,7 @@ stats_start(struct sup *s, char *err, size_t errlen)
 	    s->cfg.workers, err, errlen)) == NULL)
 		return -1;
 	stats_legacy_start(s);
+	fd_display_init(&s->heartbeat);
 	SEG_SET(s->seg->h.heartbeat_interval_ms, s->cfg.heartbeat_interval_ms);
 	SEG_SET(s->seg->h.heartbeat_ns, now_wall_ns());
 	SEG_SET(s->seg->h.heartbeat_mono_ns, now_mono_ns());
@@ -101,6 +102,7 @@ stats_stop(struct sup *s)
 	s->seg = NULL;
 	/* A heartbeat of a stopped hqd must not look fresh. */
 	snprintf(path, sizeof(path), "%s", HQ_HEARTBEAT_FILE);
+	fd_display_close(&s->heartbeat, s->q.rootfd, path);
 	unlinkat(s->q.rootfd, path, 0);
 }
 
@@ -144,17 +146,24 @@ stats_gauges(struct sup *s)
 	SEG_SET(h->draining, s->phase != SUP_RUNNING);
 }
 
-/* Dead letters now in failed/: a directory walk once per heartbeat (the
- * folder is small, or someone has work to do). */
+/* Dead letters now in failed/: a directory walk when the folder changed
+ * since the last one (one fstat a heartbeat while it does not). */
 static void
 stats_failed(struct sup *s)
 {
 	struct dirent	*de;
+	struct stat	 st;
 	DIR		*d;
 	uint64_t	 n = 0;
 
-	if ((d = fd_opendir(s->q.failedfd)) == NULL)
+	if (fstat(s->q.failedfd, &st) == -1 ||
+	    fd_dir_unchanged(&s->failed_stamp, &st))
 		return;
+	fd_dir_stamp(&s->failed_stamp, &st);
+	if ((d = fd_opendir(s->q.failedfd)) == NULL) {
+		s->failed_stamp.valid = 0;
+		return;
+	}
 	while ((de = readdir(d)) != NULL)
 		n += queue_name_parse(de->d_name, NULL) &&
 		    !queue_dirent_isdir(s->q.failedfd, de);
@@ -182,8 +191,17 @@ static int
 stats_write(struct sup *s, const char *name, const struct pbuf *out,
     unsigned bit)
 {
-	if (fd_write_atomic(s->q.rootfd, name, out->data, out->len, 0644,
-	    FD_SYNC_NONE) == -1) {
+	int	rc;
+
+	/* The heartbeat, every tick: in place of itself, two files kept
+	 * open (fd_display: no file created, unlinked or freed a tick). */
+	if (bit == 1)
+		rc = fd_display_write(&s->heartbeat, s->q.rootfd, name,
+		    out->data, out->len, 0644);
+	else
+		rc = fd_write_atomic(s->q.rootfd, name, out->data, out->len,
+		    0644, FD_SYNC_NONE);
+	if (rc == -1) {
 		if (!(s->tick_write_failed & bit))
 			log_warn("write %s/%s (said once until it works "
 			    "again)", s->q.root, name);
@@ -227,10 +245,12 @@ stats_legacy_write(struct sup *s, bool final)
 	    report_legacy_direct(s->q.rootfd));
 	report_legacy_json(&out, &l);
 	/* It has no timestamp: an idle queue leaves it unchanged, and a
-	 * rewrite would be five system calls per tick for nothing. */
+	 * rewrite would be five system calls per tick for nothing. Whether
+	 * someone removed it is looked at once a minute (12 ticks). */
 	if (!final && out.len == s->legacy.len && memcmp(out.data,
-	    s->legacy.data, out.len) == 0 && fstatat(s->q.rootfd,
-	    "stats.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
+	    s->legacy.data, out.len) == 0 && (s->ticks % 12 != 0 ||
+	    fstatat(s->q.rootfd, "stats.json", &st, AT_SYMLINK_NOFOLLOW) ==
+	    0))
 		goto out;
 	if (final) {
 		if (fd_write_atomic(s->q.rootfd, "stats.json", out.data,
@@ -260,9 +280,9 @@ stats_heartbeat(struct sup *s)
 	stats_oldest(s);
 	stats_failed(s);
 	report_json(&out, s->seg, NULL, now);
-	/* temp + rename: readers never see half a document. No fsync: the
-	 * heartbeat is a display, rewritten every interval, and an fsync
-	 * would cost the idle supervisor a blocking wait per tick. */
+	/* Swapped in whole: readers never see half a document. No fsync:
+	 * the heartbeat is a display, rewritten every interval, and an
+	 * fsync would cost the idle supervisor a blocking wait per tick. */
 	stats_write(s, HQ_HEARTBEAT_FILE, &out, 1);
 	pbuf_free(&out);
 	stats_legacy_write(s, false);
@@ -292,6 +312,7 @@ stats_tick(struct sup *s)
 	uint64_t	now = now_mono_ms();
 	int		i, busy = 0, alive = 0;
 
+	s->ticks++;
 	stats_heartbeat(s);
 	for (i = 0; i < s->nslots; i++)
 		alive += s->slots[i].state == WSLOT_IDLE ||

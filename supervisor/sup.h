@@ -14,6 +14,7 @@
 
 #include "supervisor/channel.h"
 #include "common/config.h"
+#include "common/fd.h"
 #include "common/hq.h"
 #include "common/queue.h"
 #include "common/seg.h"
@@ -65,6 +66,10 @@ struct sup {
 	struct queue		 q;
 	int			 lockfd;	/* the root directory, flocked */
 	int			 pidfd;		/* ROOT/.hqd.lock */
+	/* identities of lockfd and pidfd, which cannot change: the idle
+	 * tick compares without an fstat of its own */
+	dev_t			 lock_dev, pid_dev;
+	ino_t			 lock_ino, pid_ino;
 	bool			 lock_lost;	/* another hqd holds the root */
 	enum sup_phase		 phase;
 	int			 exit_code;
@@ -97,6 +102,10 @@ struct sup {
 	/* Files of the tick that could not be written (a full disk): said
 	 * once when it starts and once when it ends, not every tick. */
 	unsigned		 tick_write_failed;
+	struct fd_display	 heartbeat;	/* .heartbeat, kept open */
+	struct fd_dirstamp	 failed_stamp;	/* failed/ when last counted */
+	struct fd_dirstamp	 pending_stamp;	/* pending/ when last read */
+	unsigned		 ticks;
 };
 
 /* Supervisor counters live in the segment; hqd is their one writer. */

@@ -214,8 +214,10 @@ watch_rescan(struct sup *s, const char *why)
 	    O_CLOEXEC);
 	/* inotify says nothing when pending/ is removed while we hold it
 	 * open, nor when another folder takes its name: the scan checks. */
-	if ((fd == -1 && errno == ENOENT) || (fd != -1 &&
-	    fstat(fd, &st) == 0 && s->ifd != -1 && st.st_ino != s->pending_ino)) {
+	if (fd != -1 && fstat(fd, &st) == -1)
+		st.st_ino = 0;
+	if ((fd == -1 && errno == ENOENT) || (fd != -1 && s->ifd != -1 &&
+	    st.st_ino != s->pending_ino)) {
 		if (fd != -1)
 			close(fd);
 		if (s->polling) {
@@ -227,7 +229,14 @@ watch_rescan(struct sup *s, const char *why)
 			watch_restart(s, "pending/ was removed or replaced");
 		fd = openat(s->q.rootfd, HQ_DIR_PENDING, O_RDONLY |
 		    O_DIRECTORY | O_CLOEXEC);
+		if (fd != -1 && fstat(fd, &st) == -1)
+			st.st_ino = 0;
 	}
+	/* Stamped before the read: what changes during it moves the stamp. */
+	if (fd != -1 && st.st_ino != 0)
+		fd_dir_stamp(&s->pending_stamp, &st);
+	else
+		s->pending_stamp.valid = 0;
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		log_warn("rescan %s/%s", s->q.root, HQ_DIR_PENDING);
 		if (fd != -1)
@@ -252,8 +261,26 @@ static void
 watch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct sup	*s = container_of(t, struct sup, rescan_timer);
+	struct stat	 st;
 
 	(void)loop;
 	(void)revents;
+	/*
+	 * The timer's rescan looks for what inotify (or, polling, nothing)
+	 * told us of: a pending/ unchanged since the last full read holds
+	 * what that read found, so only the checks of a rescan run (root,
+	 * pid file): one fstatat instead of a directory read a tick. A
+	 * forced rescan (overflow, watch restart, HUP) always reads.
+	 */
+	if (s->phase == SUP_RUNNING && !root_gone(s) &&
+	    fstatat(s->q.rootfd, HQ_DIR_PENDING, &st, 0) == 0 &&
+	    (s->ifd == -1 || st.st_ino == s->pending_ino) &&
+	    fd_dir_unchanged(&s->pending_stamp, &st)) {
+		/* (no pset_sweep: bad names are marked by a read) */
+		SUP_ADD(s, rescans, 1);
+		root_pidfile(s);
+		dispatch(s);
+		return;
+	}
 	watch_rescan(s, s->polling ? "poll" : "maintenance");
 }

@@ -12,6 +12,7 @@
 
 #include "worker/dqlite.h"
 #include "worker/sink.h"
+#include "worker/sqlguard.h"
 
 struct dqsink {
 	struct dq_client c;

@@ -62,8 +62,8 @@ void	remover_dirs(struct remover *r, int dirfd, int tofd);
 void	remover_add(struct remover *r, const char *name, bool dup);
 /* Until every queued name is removed. */
 void	remover_wait(struct remover *r);
-/* Names queued or being removed. */
-size_t	remover_pending(struct remover *r);
+/* Test builds: the fault point "removing" (names queued, none taken). */
+void	remover_fault(struct remover *r);
 /* Wait, stop and join the threads, free. */
 void	remover_fini(struct remover *r);
 

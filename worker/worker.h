@@ -86,6 +86,12 @@ void	worker_main(const char *spec) __attribute__((noreturn));
 /* Apply the names of one WORK message. Returns 0, or -1 when the worker
  * must exit (STOP or EOF seen while backing off: entries requeued). */
 int	job_run(struct worker *w, char **names, size_t n, uint32_t poison);
+/* Fail j with a reason (its state FAILED, the reason its failed/ note). */
+void	job_fail(struct job *j, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Read the claimed file j->name into w->readbuf (job_read.c): 0 with its
+ * length, or -1 with j failed. */
+int	job_read(struct worker *w, struct job *j, size_t *lenp);
 /* Apply READY jobs until each is settled (APPLIED, DUP or FAILED), with
  * retries and isolation of culprits: job_run's apply step, and the
  * property test's (tests/fuzz/fuzz_apply.c). -1 when told to stop. */

@@ -22,6 +22,7 @@
 #include "common/hq.h"
 #include "common/now.h"
 #include "worker/sqlapply.h"
+#include "worker/sqlguard.h"
 #include "tests/unit/hqtest.h"
 
 #define ERRLEN	512
