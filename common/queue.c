@@ -529,12 +529,58 @@ out:
 
 /* --- failed/: reading and retrying dead letters (hqctl) --------------- */
 
+static bool
+queue_hex4(const char *p, unsigned *cp)
+{
+	char	hex[5], *end;
+	int	i;
+
+	for (i = 0; i < 4; i++)
+		if (!isxdigit((unsigned char)p[i]))
+			return false;
+	memcpy(hex, p, 4);
+	hex[4] = '\0';
+	*cp = (unsigned)strtoul(hex, &end, 16);
+	return true;
+}
+
+/* A \uXXXX of a note, for one line on a terminal: control characters
+ * (the writer escapes only those and quotes) as a space, the rest as
+ * UTF-8 when it fits. Bytes written. */
+static size_t
+queue_put_cp(char *out, size_t room, unsigned cp)
+{
+	if (cp < 0x20 || cp == 0x7f) {
+		if (room < 1)
+			return 0;
+		out[0] = ' ';
+		return 1;
+	}
+	if (cp < 0x80 && room >= 1) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800 && room >= 2) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp >= 0x800 && room >= 3) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	return 0;
+}
+
 void
 queue_note_field(const char *note, const char *key, char *out, size_t len)
 {
 	char		 pat[32];
 	const char	*p;
 	size_t		 o = 0;
+	unsigned	 cp;
 
 	out[0] = '\0';
 	snprintf(pat, sizeof(pat), "\"%s\":", key);
@@ -548,11 +594,17 @@ queue_note_field(const char *note, const char *key, char *out, size_t len)
 		return;
 	}
 	for (p++; *p && *p != '"' && o + 1 < len; p++) {
-		if (*p == '\\' && p[1] != '\0') {
-			p++;
-			out[o++] = *p == 'n' ? ' ' : *p;
-		} else
+		if (*p != '\\' || p[1] == '\0') {
 			out[o++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'u' && queue_hex4(p + 1, &cp)) {
+			p += 4;
+			o += queue_put_cp(out + o, len - 1 - o, cp);
+		} else
+			out[o++] = *p == 'n' || *p == 't' || *p == 'r' ? ' ' :
+			    *p;
 	}
 	out[o] = '\0';
 }

@@ -1201,6 +1201,14 @@ test_failed_read_retry(void)
 	queue_note_field(note, "nothing", out, sizeof(out));
 	CHECK_EQ_STR(out, "");
 	free(note);
+	/* Control characters come back as spaces (one line a reason),
+	 * the rest as they were: a newline once printed as "u000a". */
+	queue_note_field("{\"error\":\"a\\u000ab\\tc\\u00e9\\u20acd "
+	    "\\\\ \\\"\"}", "error", out, sizeof(out));
+	CHECK_EQ_STR(out, "a b c\xc3\xa9\xe2\x82\xac" "d \\ \"");
+	queue_note_field("{\"error\":\"\\u00zz\"}", "error", out,
+	    sizeof(out));
+	CHECK_EQ_STR(out, "u00zz");
 
 	CHECK(queue_failed_has(&q, "5_a.json"));
 	CHECK(!queue_failed_has(&q, "3_d.json"));
