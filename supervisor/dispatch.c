@@ -143,7 +143,7 @@ dispatch_msg_cb(struct channel *ch, struct hq_msg *m)
 		    (long)w->pid);
 		if (s->phase != SUP_RUNNING && !w->stop_sent)
 			workers_stop_all(s);
-		stats_ready(s);
+		notify_ready(s);
 		dispatch(s);
 		return;
 	case HQ_MSG_PROGRESS:

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/now.h"
+#include "common/report.h"
 #include "supervisor/sup.h"
 
 void
@@ -79,6 +81,44 @@ notify_send(struct sup *s, const char *fmt, ...)
 		else
 			log_warn("notify systemd");
 	}
+}
+
+/* READY=1 once every worker is up (systemd Type=notify: the unit is
+ * started when hqd applies, not when it forks). */
+void
+notify_ready(struct sup *s)
+{
+	int	i;
+
+	if (s->ready_sent || s->phase != SUP_RUNNING)
+		return;
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].state == WSLOT_EMPTY ||
+		    s->slots[i].state == WSLOT_STARTING)
+			return;
+	s->ready_sent = true;
+	log_info("ready: %d workers up in %llu ms", s->nslots,
+	    (unsigned long long)(now_mono_ms() - s->started_ms));
+	notify_send(s, "READY=1\nSTATUS=ready: %d workers, %s",
+	    s->nslots, s->polling ? "polling" : "inotify");
+}
+
+/* Each heartbeat tick: STATUS for systemctl status, and the watchdog,
+ * fed only while every worker is alive. */
+void
+notify_tick(struct sup *s, int alive)
+{
+	struct report_totals	t;
+
+	if (!s->ready_sent || s->phase != SUP_RUNNING)
+		return;
+	report_totals(s->seg, &t);
+	notify_send(s, "STATUS=%zu queued, %llu applied, %llu failed, "
+	    "%d/%d workers%s", s->idx.nheap, (unsigned long long)t.applied,
+	    (unsigned long long)t.failed, alive, s->nslots,
+	    s->polling ? ", polling" : "");
+	if (s->watchdog_us > 0 && alive == s->nslots)
+		notify_send(s, "WATCHDOG=1");
 }
 
 void

@@ -289,24 +289,6 @@ stats_heartbeat(struct sup *s)
 }
 
 void
-stats_ready(struct sup *s)
-{
-	int	i;
-
-	if (s->ready_sent || s->phase != SUP_RUNNING)
-		return;
-	for (i = 0; i < s->nslots; i++)
-		if (s->slots[i].state == WSLOT_EMPTY ||
-		    s->slots[i].state == WSLOT_STARTING)
-			return;
-	s->ready_sent = true;
-	log_info("ready: %d workers up in %llu ms", s->nslots,
-	    (unsigned long long)(now_mono_ms() - s->started_ms));
-	notify_send(s, "READY=1\nSTATUS=ready: %d workers, %s",
-	    s->nslots, s->polling ? "polling" : "inotify");
-}
-
-void
 stats_tick(struct sup *s)
 {
 	uint64_t	now = now_mono_ms();
@@ -317,19 +299,7 @@ stats_tick(struct sup *s)
 	for (i = 0; i < s->nslots; i++)
 		alive += s->slots[i].state == WSLOT_IDLE ||
 		    s->slots[i].state == WSLOT_BUSY;
-	if (s->ready_sent && s->phase == SUP_RUNNING) {
-		struct report_totals t;
-
-		report_totals(s->seg, &t);
-		notify_send(s, "STATUS=%zu queued, %llu applied, %llu failed, "
-		    "%d/%d workers%s", s->idx.nheap,
-		    (unsigned long long)t.applied,
-		    (unsigned long long)t.failed, alive, s->nslots,
-		    s->polling ? ", polling" : "");
-		/* The watchdog is fed only while every worker is alive. */
-		if (s->watchdog_us > 0 && alive == s->nslots)
-			notify_send(s, "WATCHDOG=1");
-	}
+	notify_tick(s, alive);
 	if (s->cfg.idle_exit_ms == 0 || s->phase != SUP_RUNNING ||
 	    pindex_peek(&s->idx) != NULL ||
 	    now - s->last_work_ms < (uint64_t)s->cfg.idle_exit_ms ||

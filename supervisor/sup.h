@@ -153,7 +153,6 @@ void	stats_oldest(struct sup *);
 /* Heartbeat, timeouts, idle exit. */
 void	stats_tick(struct sup *);
 /* After a worker became ready: the first time all are, tell systemd. */
-void	stats_ready(struct sup *);
 
 /* http.c */
 /* Listen on cfg.http and serve from the loop (nothing when unset). 0, or
@@ -167,6 +166,8 @@ int	http_fds(const struct hq_config *);
 /* notify.c */
 /* Read and clear $NOTIFY_SOCKET and $WATCHDOG_USEC. */
 void	notify_init(struct sup *);
+void	notify_ready(struct sup *);
+void	notify_tick(struct sup *, int alive);
 void	notify_send(struct sup *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	notify_close(struct sup *);
