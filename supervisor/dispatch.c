@@ -45,15 +45,11 @@ dispatch_inhand_add(struct wslot *w, struct pitem *it)
 	w->inhand[w->ninhand++] = it;
 }
 
-/* One WORK for w: the next names in order, as many as a batch and a frame
- * hold. A suspect name (its worker died with it) travels alone, so that
- * the next death names the culprit. */
-static void
-dispatch_one(struct sup *s, struct wslot *w)
+size_t
+dispatch_fill(struct sup *s, struct wslot *w)
 {
-	struct hq_msg	 m;
 	struct pitem	*it;
-	size_t		 bytes = 0, i;
+	size_t		 bytes = 0;
 
 	while ((it = pindex_peek(&s->idx)) != NULL &&
 	    w->ninhand < (size_t)s->cfg.batch_size &&
@@ -66,6 +62,17 @@ dispatch_one(struct sup *s, struct wslot *w)
 		if (it->suspect)
 			break;
 	}
+	return w->ninhand;
+}
+
+/* One WORK for w, filled by dispatch_fill. */
+static void
+dispatch_one(struct sup *s, struct wslot *w)
+{
+	struct hq_msg	 m;
+	size_t		 i;
+
+	dispatch_fill(s, w);
 	memset(&m, 0, sizeof(m));
 	m.type = HQ_MSG_WORK;
 	m.nnames = w->ninhand;

@@ -288,11 +288,26 @@ stats_heartbeat(struct sup *s)
 	stats_legacy_write(s, false);
 }
 
+bool
+stats_idle_due(const struct sup *s, uint64_t now_ms)
+{
+	int	i;
+
+	if (s->cfg.idle_exit_ms == 0 || s->phase != SUP_RUNNING ||
+	    pindex_peek(&s->idx) != NULL ||
+	    now_ms - s->last_work_ms < (uint64_t)s->cfg.idle_exit_ms ||
+	    now_ms - s->last_event_ms < (uint64_t)s->cfg.idle_exit_ms)
+		return false;
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].state == WSLOT_BUSY)
+			return false;
+	return true;
+}
+
 void
 stats_tick(struct sup *s)
 {
-	uint64_t	now = now_mono_ms();
-	int		i, busy = 0, alive = 0;
+	int	i, alive = 0;
 
 	s->ticks++;
 	stats_heartbeat(s);
@@ -300,14 +315,7 @@ stats_tick(struct sup *s)
 		alive += s->slots[i].state == WSLOT_IDLE ||
 		    s->slots[i].state == WSLOT_BUSY;
 	notify_tick(s, alive);
-	if (s->cfg.idle_exit_ms == 0 || s->phase != SUP_RUNNING ||
-	    pindex_peek(&s->idx) != NULL ||
-	    now - s->last_work_ms < (uint64_t)s->cfg.idle_exit_ms ||
-	    now - s->last_event_ms < (uint64_t)s->cfg.idle_exit_ms)
-		return;
-	for (i = 0; i < s->nslots; i++)
-		busy += s->slots[i].state == WSLOT_BUSY;
-	if (busy == 0)
+	if (stats_idle_due(s, now_mono_ms()))
 		signals_drain(s, "idle exit");
 }
 

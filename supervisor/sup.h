@@ -129,6 +129,11 @@ void	dispatch_msg_cb(struct channel *, struct hq_msg *);
 void	dispatch_close_cb(struct channel *, const char *);
 /* Hand queued names to idle workers. */
 void	dispatch(struct sup *);
+/* Take the names of w's next WORK from the index into its hand: the next
+ * in order, as many as a batch and a frame hold. A suspect name (its
+ * worker died with it) travels alone, so that the next death names the
+ * culprit. The count in hand. */
+size_t	dispatch_fill(struct sup *, struct wslot *);
 /* A worker died: requeue its files and put its names back in the index. */
 void	dispatch_recover(struct wslot *);
 void	dispatch_note(struct sup *, const char *name);
@@ -150,9 +155,11 @@ void	stats_slot(struct wslot *);
 void	stats_gauges(struct sup *);
 /* The oldest pending name's age into the segment (a walk over the heap). */
 void	stats_oldest(struct sup *);
-/* Heartbeat, timeouts, idle exit. */
+/* Heartbeat, systemd's status, idle exit. */
 void	stats_tick(struct sup *);
-/* After a worker became ready: the first time all are, tell systemd. */
+/* Whether --idle-exit is due at now_ms: running, nothing queued, no
+ * worker busy, no work and no news for the idle time. */
+bool	stats_idle_due(const struct sup *, uint64_t now_ms);
 
 /* http.c */
 /* Listen on cfg.http and serve from the loop (nothing when unset). 0, or

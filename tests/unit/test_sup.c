@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_sup.c: the supervisor's decisions, without forking a worker: what
+ * goes into a worker's next WORK (dispatch_fill), when --idle-exit is due
+ * (stats_idle_due), and what a slot's state change arms and publishes
+ * (workers_state: the processing-timeout timer, the segment's slot). A
+ * struct sup built in memory, a real index, a real libev loop (never run)
+ * and a segment in plain memory.
+ */
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+
+#include "common/hq.h"
+#include "common/seg.h"
+#include "supervisor/sup.h"
+#include "tests/unit/hqtest.h"
+
+static struct sup *
+test_sup_new(int nslots)
+{
+	struct sup	*s = calloc(1, sizeof(*s));
+	int		 i;
+
+	if (s == NULL)
+		abort();
+	s->cfg.batch_size = 4;
+	s->cfg.processing_timeout_ms = 60000;
+	s->nslots = nslots;
+	if ((s->seg = calloc(1, sizeof(*s->seg))) == NULL)
+		abort();
+	s->loop = ev_loop_new(EVFLAG_AUTO);
+	for (i = 0; i < nslots; i++) {
+		s->slots[i].sup = s;
+		s->slots[i].slot = i;
+		s->slots[i].pid = -1;
+		s->slots[i].ch.fd = -1;
+	}
+	return s;
+}
+
+static void
+test_sup_free(struct sup *s)
+{
+	int	i;
+
+	for (i = 0; i < s->nslots; i++) {
+		ev_timer_stop(s->loop, &s->slots[i].stuck);
+		free(s->slots[i].inhand);
+	}
+	pindex_free(&s->idx);
+	ev_loop_destroy(s->loop);
+	free(s->seg);
+	free(s);
+}
+
+/* Put the hand back (as a DONE would), the names forgotten. */
+static void
+test_sup_done(struct sup *s, struct wslot *w)
+{
+	size_t	i;
+
+	for (i = 0; i < w->ninhand; i++)
+		pindex_forget(&s->idx, w->inhand[i]);
+	w->ninhand = 0;
+}
+
+static void
+test_fill_order_and_batch(void)
+{
+	struct sup	*s = test_sup_new(1);
+	struct wslot	*w = &s->slots[0];
+
+	REQUIRE(pindex_add(&s->idx, "5_3.json") != NULL);
+	REQUIRE(pindex_add(&s->idx, "5_1.json") != NULL);
+	REQUIRE(pindex_add(&s->idx, "1_9.json") != NULL);
+	REQUIRE(pindex_add(&s->idx, "5_2.msgpack") != NULL);
+	REQUIRE(pindex_add(&s->idx, "9_1.json") != NULL);
+	REQUIRE(pindex_add(&s->idx, "5_4.json") != NULL);
+	/* Priority first, then sequence; a batch of 4. */
+	CHECK_EQ_INT(dispatch_fill(s, w), 4);
+	CHECK_EQ_STR(w->inhand[0]->name, "1_9.json");
+	CHECK_EQ_STR(w->inhand[1]->name, "5_1.json");
+	CHECK_EQ_STR(w->inhand[2]->name, "5_2.msgpack");
+	CHECK_EQ_STR(w->inhand[3]->name, "5_3.json");
+	test_sup_done(s, w);
+	CHECK_EQ_INT(dispatch_fill(s, w), 2);
+	CHECK_EQ_STR(w->inhand[1]->name, "9_1.json");
+	test_sup_done(s, w);
+	CHECK_EQ_INT(dispatch_fill(s, w), 0);
+	test_sup_free(s);
+}
+
+/* A suspect (its worker died holding it) goes alone: it ends a WORK that
+ * has names, and a WORK that starts with it holds nothing else. */
+static void
+test_fill_suspect_alone(void)
+{
+	struct sup	*s = test_sup_new(1);
+	struct wslot	*w = &s->slots[0];
+	struct pitem	*sus;
+
+	REQUIRE(pindex_add(&s->idx, "5_1.json") != NULL);
+	REQUIRE((sus = pindex_add(&s->idx, "5_2.json")) != NULL);
+	REQUIRE(pindex_add(&s->idx, "5_3.json") != NULL);
+	sus->suspect = true;
+	CHECK_EQ_INT(dispatch_fill(s, w), 1);
+	CHECK_EQ_STR(w->inhand[0]->name, "5_1.json");
+	test_sup_done(s, w);
+	CHECK_EQ_INT(dispatch_fill(s, w), 1);
+	CHECK_EQ_STR(w->inhand[0]->name, "5_2.json");
+	test_sup_done(s, w);
+	CHECK_EQ_INT(dispatch_fill(s, w), 1);
+	CHECK_EQ_STR(w->inhand[0]->name, "5_3.json");
+	test_sup_done(s, w);
+	test_sup_free(s);
+}
+
+/* A batch larger than the protocol allows is cut at its name count, and
+ * the longest names still fit the frame. */
+static void
+test_fill_protocol_cap(void)
+{
+	struct sup	*s = test_sup_new(1);
+	struct wslot	*w = &s->slots[0];
+	char		 name[NAME_MAX + 1];
+	size_t		 n, i, bytes = 0;
+
+	for (i = 0; i < 2 * HQ_PROTO_MAX_NAMES; i++) {
+		snprintf(name, sizeof(name), "5_%0*zu.json",
+		    HQ_NAME_MAX - 7, i + 1);
+		REQUIRE(pindex_add(&s->idx, name) != NULL);
+	}
+	s->cfg.batch_size = 2 * HQ_PROTO_MAX_NAMES;
+	n = dispatch_fill(s, w);
+	CHECK_EQ_INT(n, HQ_PROTO_MAX_NAMES);
+	CHECK_EQ_INT(strlen(w->inhand[0]->name), HQ_NAME_MAX);
+	for (i = 0; i < n; i++)
+		bytes += strlen(w->inhand[i]->name) + 8;
+	CHECK(bytes < SUP_WORK_BYTES);
+	test_sup_done(s, w);
+	test_sup_free(s);
+}
+
+static void
+test_idle_due(void)
+{
+	struct sup	*s = test_sup_new(2);
+	uint64_t	 now = 100000;
+
+	s->cfg.idle_exit_ms = 1000;
+	s->last_work_ms = s->last_event_ms = now - 2000;
+	s->slots[0].state = s->slots[1].state = WSLOT_IDLE;
+	CHECK(stats_idle_due(s, now));
+	/* Work or news within the idle time. */
+	CHECK(!stats_idle_due(s, s->last_work_ms + 999));
+	s->last_event_ms = now - 10;
+	CHECK(!stats_idle_due(s, now));
+	s->last_event_ms = now - 2000;
+	/* A busy worker, a queued name, a drain, or no --idle-exit. */
+	s->slots[1].state = WSLOT_BUSY;
+	CHECK(!stats_idle_due(s, now));
+	s->slots[1].state = WSLOT_STARTING;
+	CHECK(stats_idle_due(s, now));
+	REQUIRE(pindex_add(&s->idx, "5_1.json") != NULL);
+	CHECK(!stats_idle_due(s, now));
+	pindex_clear_queued(&s->idx);
+	CHECK(stats_idle_due(s, now));
+	s->phase = SUP_DRAINING;
+	CHECK(!stats_idle_due(s, now));
+	s->phase = SUP_RUNNING;
+	s->cfg.idle_exit_ms = 0;
+	CHECK(!stats_idle_due(s, now));
+	test_sup_free(s);
+}
+
+static void
+test_dummy_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+}
+
+/* The processing timeout runs while a worker starts or works, never while
+ * it idles; every change is mirrored in the segment's slot. */
+static void
+test_slot_states(void)
+{
+	struct sup	*s = test_sup_new(1);
+	struct wslot	*w = &s->slots[0];
+	struct seg_slot	*sl = &s->seg->slot[0];
+
+	ev_timer_init(&w->stuck, test_dummy_cb, 0, 0);
+	w->pid = 4242;
+	w->gen = 7;
+	workers_state(w, WSLOT_STARTING);
+	CHECK(ev_is_active(&w->stuck));
+	CHECK_EQ_INT(SEG_GET(sl->state), SEG_SLOT_STARTING);
+	CHECK_EQ_INT(SEG_GET(sl->pid), 4242);
+	CHECK_EQ_INT(SEG_GET(sl->gen), 7);
+	workers_state(w, WSLOT_IDLE);
+	CHECK(!ev_is_active(&w->stuck));
+	CHECK_EQ_INT(SEG_GET(sl->state), SEG_SLOT_IDLE);
+	w->ninhand = 3;
+	workers_state(w, WSLOT_BUSY);
+	CHECK(ev_is_active(&w->stuck));
+	CHECK_EQ_INT(SEG_GET(sl->state), SEG_SLOT_BUSY);
+	CHECK_EQ_INT(SEG_GET(sl->inhand), 3);
+	w->ninhand = 0;
+	w->pid = -1;
+	workers_state(w, WSLOT_EMPTY);
+	CHECK(!ev_is_active(&w->stuck));
+	CHECK_EQ_INT(SEG_GET(sl->pid), 0);
+	/* No timeout configured: never armed. */
+	s->cfg.processing_timeout_ms = 0;
+	workers_state(w, WSLOT_BUSY);
+	CHECK(!ev_is_active(&w->stuck));
+	test_sup_free(s);
+}
+
+static const struct hqtest tests[] = {
+	{ "fill_order_and_batch", test_fill_order_and_batch },
+	{ "fill_suspect_alone", test_fill_suspect_alone },
+	{ "fill_protocol_cap", test_fill_protocol_cap },
+	{ "idle_due", test_idle_due },
+	{ "slot_states", test_slot_states },
+};
+
+HQTEST_MAIN(tests)
