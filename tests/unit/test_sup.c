@@ -8,6 +8,7 @@
  * and a segment in plain memory.
  */
 #include <ev.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +70,26 @@ test_sup_done(struct sup *s, struct wslot *w)
 	w->ninhand = 0;
 }
 
+/* The next WORK holds the names given, in that order (NULL ends them). */
+static void
+test_sup_next(struct sup *s, struct wslot *w, ...)
+{
+	const char	*want;
+	size_t		 i = 0, n = dispatch_fill(s, w);
+	va_list		 ap;
+
+	va_start(ap, w);
+	while ((want = va_arg(ap, const char *)) != NULL) {
+		CHECK(i < n);
+		if (i < n)
+			CHECK_EQ_STR(w->inhand[i]->name, want);
+		i++;
+	}
+	va_end(ap);
+	CHECK_EQ_INT(n, i);
+	test_sup_done(s, w);
+}
+
 static void
 test_fill_order_and_batch(void)
 {
@@ -82,16 +103,10 @@ test_fill_order_and_batch(void)
 	REQUIRE(pindex_add(&s->idx, "9_1.json") != NULL);
 	REQUIRE(pindex_add(&s->idx, "5_4.json") != NULL);
 	/* Priority first, then sequence; a batch of 4. */
-	CHECK_EQ_INT(dispatch_fill(s, w), 4);
-	CHECK_EQ_STR(w->inhand[0]->name, "1_9.json");
-	CHECK_EQ_STR(w->inhand[1]->name, "5_1.json");
-	CHECK_EQ_STR(w->inhand[2]->name, "5_2.msgpack");
-	CHECK_EQ_STR(w->inhand[3]->name, "5_3.json");
-	test_sup_done(s, w);
-	CHECK_EQ_INT(dispatch_fill(s, w), 2);
-	CHECK_EQ_STR(w->inhand[1]->name, "9_1.json");
-	test_sup_done(s, w);
-	CHECK_EQ_INT(dispatch_fill(s, w), 0);
+	test_sup_next(s, w, "1_9.json", "5_1.json", "5_2.msgpack", "5_3.json",
+	    NULL);
+	test_sup_next(s, w, "5_4.json", "9_1.json", NULL);
+	test_sup_next(s, w, NULL);
 	test_sup_free(s);
 }
 
@@ -108,15 +123,9 @@ test_fill_suspect_alone(void)
 	REQUIRE((sus = pindex_add(&s->idx, "5_2.json")) != NULL);
 	REQUIRE(pindex_add(&s->idx, "5_3.json") != NULL);
 	sus->suspect = true;
-	CHECK_EQ_INT(dispatch_fill(s, w), 1);
-	CHECK_EQ_STR(w->inhand[0]->name, "5_1.json");
-	test_sup_done(s, w);
-	CHECK_EQ_INT(dispatch_fill(s, w), 1);
-	CHECK_EQ_STR(w->inhand[0]->name, "5_2.json");
-	test_sup_done(s, w);
-	CHECK_EQ_INT(dispatch_fill(s, w), 1);
-	CHECK_EQ_STR(w->inhand[0]->name, "5_3.json");
-	test_sup_done(s, w);
+	test_sup_next(s, w, "5_1.json", NULL);
+	test_sup_next(s, w, "5_2.json", NULL);
+	test_sup_next(s, w, "5_3.json", NULL);
 	test_sup_free(s);
 }
 
