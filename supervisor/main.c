@@ -264,6 +264,9 @@ main(int argc, char **argv)
 	s.lockfd = s.pidfd = s.ifd = s.notify_fd = -1;
 	log_init("hqd", LOG_LEVEL_INFO);
 	config_defaults(&s.cfg);
+	/* Every way out before the start frees what the options set (a
+	 * valgrind run counts a leak even on a refusal). */
+	rc = -1;
 	switch (config_args(&s.cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_ARGS_RUN:
 		break;
@@ -272,35 +275,44 @@ main(int argc, char **argv)
 		break;
 	case CONFIG_ARGS_HELP:
 		config_usage(stdout);
-		return HQ_EX_OK;
+		rc = HQ_EX_OK;
+		break;
 	case CONFIG_ARGS_VERSION:
 		printf("hqd %s (sqlite %s)\n", HQ_VERSION,
 		    dbfile_sqlite_version());
-		return HQ_EX_OK;
+		rc = HQ_EX_OK;
+		break;
 	case CONFIG_ARGS_USAGE:
 		if (err[0] != '\0')
 			fprintf(stderr, "hqd: %s\n", err);
 		config_usage(stderr);
-		return HQ_EX_USAGE;
+		rc = HQ_EX_USAGE;
+		break;
 	case CONFIG_ARGS_INVALID:
 		fprintf(stderr, "hqd: %s\n", err);
-		return HQ_EX_CONFIG;
+		rc = HQ_EX_CONFIG;
+		break;
 	}
-	log_set_level((enum log_level)s.cfg.log_level);
-	if (check) {
+	if (rc == -1 && check) {
 		printf("hqd: configuration ok (root %s, db %s, %d workers)\n",
 		    s.cfg.root, s.cfg.db, s.cfg.workers);
-		config_free(&s.cfg);
-		return HQ_EX_OK;
+		rc = HQ_EX_OK;
 	}
+	if (rc != -1) {
+		config_free(&s.cfg);
+		return rc;
+	}
+	log_set_level((enum log_level)s.cfg.log_level);
 	if (s.cfg.log_file != NULL && log_reopen(s.cfg.log_file) == -1) {
 		log_warn("log file %s", s.cfg.log_file);
+		config_free(&s.cfg);
 		return HQ_EX_CANTCREAT;
 	}
 	main_fds(&s);
 	signal(SIGPIPE, SIG_IGN);
 	if (queue_open(&s.q, s.cfg.root, true, 0750, err, sizeof(err)) == -1) {
 		log_warnx("queue root: %s", err);
+		config_free(&s.cfg);
 		return HQ_EX_CANTCREAT;
 	}
 	main_check_fs(&s);
@@ -308,8 +320,11 @@ main(int argc, char **argv)
 	root_trust(&s);
 	/* As root_lock() and root_trust() refusing: before the loop, so
 	 * nothing to free but what the exit frees. */
-	if ((rc = dbfile_check(s.cfg.db)) != 0)
+	if ((rc = dbfile_check(s.cfg.db)) != 0) {
+		queue_close(&s.q);
+		config_free(&s.cfg);
 		return rc;
+	}
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	notify_init(&s);
 	if (stats_start(&s, err, sizeof(err)) == -1) {

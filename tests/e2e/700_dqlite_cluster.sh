@@ -95,7 +95,8 @@ assert_eq "$code" 503 "/readyz with the cluster down"
 grep -q '^not ready: no dqlite leader reachable: connect: ' "$T/ready" ||
     fail "/readyz body: $(cat "$T/ready")"
 assert_eq "$(sink_json '$k->{kind}')" dqlite "sink kind"
-curl -sS "$URL/metrics" | grep -q '^hq_sink_up 0$' || fail "hq_sink_up is not 0"
+curl -sS "$URL/metrics" >"$T/metrics"
+grep -q '^hq_sink_up 0$' "$T/metrics" || fail "hq_sink_up is not 0"
 [ "$(hq_count_entries pending)" -gt 0 ] ||
     [ "$(hq_count_entries processing)" -gt 0 ] ||
     fail "entries gone with the cluster down"
@@ -113,7 +114,8 @@ curl -sS "$URL/metrics" >"$T/metrics"
 grep -q '^hq_sink_up 1$' "$T/metrics" || fail "hq_sink_up is not 1"
 grep -Eq '^hq_sink_round_trips_total [1-9][0-9]*$' "$T/metrics" ||
     fail "no hq_sink_round_trips_total"
-"$HQCTL" --root "$ROOT" stats | grep -q '^dqlite       leader 127.0.0.1:' ||
+"$HQCTL" --root "$ROOT" stats >"$T/stats.txt"
+grep -q '^dqlite       leader 127.0.0.1:' "$T/stats.txt" ||
     fail "hqctl stats has no dqlite line"
 note "part 2: cluster down at start, 50 entries waited, then drained"
 
