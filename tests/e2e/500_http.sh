@@ -97,7 +97,10 @@ hq_wait_sql 30 "SELECT count(*) FROM t" 300
 metric() {	# metric NAME: its value in a fresh scrape
 	curl -sS --max-time 5 "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
-hq_wait 10 "applied_total to reach 300" test "$(metric hq_entries_applied_total)" = 300
+metric_is() {	# metric_is NAME VALUE: a function, so hq_wait scrapes anew each try
+	[ "$(metric "$1")" = "$2" ]
+}
+hq_wait 10 "applied_total to reach 300" metric_is hq_entries_applied_total 300
 assert_eq "$(metric hq_exec_latency_seconds_count)" 300 "exec histogram count"
 
 # 4. Two /events documents, a second apart, each the heartbeat plus a window.
@@ -226,7 +229,10 @@ hq_wait 20 "/healthz after the flood" sh -c "curl -sf -o /dev/null '$URL/healthz
 hq_hold 15
 printf '{"sql":"INSERT INTO t(v) VALUES (0)"}' >"$ROOT/.tmp/$(hq_name)"
 hq_publish
-hq_wait 10 "the entry to be claimed" test "$(hq_count_entries processing)" -eq 1
+processing_is() {
+	[ "$(hq_count_entries processing)" -eq "$1" ]
+}
+hq_wait 10 "the entry to be claimed" processing_is 1
 timeout 30 curl -sS -N "$URL/events" >"$T/events2" 2>/dev/null &
 SSE=$!
 sleep 0.3
