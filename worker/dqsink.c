@@ -190,6 +190,12 @@ dqsink_stmt_err(struct dqsink *d, enum dq_rc rc, char *err, size_t errlen)
 	}
 	if (dqsink_lost(d, rc) || dqsink_busy(d, rc))
 		return dqsink_temp(d, rc, "entry statement", err, errlen);
+	/* Refused before sending (a NUL in a text parameter, over 255
+	 * parameters): the entry's, and no server code to read. */
+	if (rc == DQ_EARG) {
+		snprintf(err, errlen, "dqlite sink: %s", d->c.err);
+		return SQLAPPLY_PERM;
+	}
 	snprintf(err, errlen, "sql: %s", d->c.err);
 	/* dqlite's own request errors (parse, bind) are the entry's. */
 	if (d->c.code == DQ_CODE_PROTO || d->c.code == DQ_CODE_PARSE)
