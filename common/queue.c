@@ -532,7 +532,7 @@ out:
 static bool
 queue_hex4(const char *p, unsigned *cp)
 {
-	char	hex[5], *end;
+	char	hex[5];
 	int	i;
 
 	for (i = 0; i < 4; i++)
@@ -540,7 +540,7 @@ queue_hex4(const char *p, unsigned *cp)
 			return false;
 	memcpy(hex, p, 4);
 	hex[4] = '\0';
-	*cp = (unsigned)strtoul(hex, &end, 16);
+	*cp = (unsigned)strtoul(hex, NULL, 16);
 	return true;
 }
 

@@ -179,17 +179,14 @@ report_sink(const struct seg *sg, struct report_sink *k)
 }
 
 bool
-report_sink_down(const struct seg *sg, char *msg, size_t len)
+report_sink_down(const struct report_sink *k, char *msg, size_t len)
 {
-	struct report_sink	k;
-
-	/* Down: a worker waits for the cluster and none has committed since
-	 * (an idle worker knows nothing either way). */
-	report_sink(sg, &k);
-	if (!k.dqlite || k.waiting == 0 || k.ok_ns >= k.wait_since_ns)
+	/* An idle worker knows nothing either way. */
+	if (!k->dqlite || k->waiting == 0 || k->ok_ns >= k->wait_since_ns)
 		return false;
-	snprintf(msg, len, "no dqlite leader reachable: %s",
-	    k.error[0] ? k.error : "no answer yet");
+	if (msg != NULL)
+		snprintf(msg, len, "no dqlite leader reachable: %s",
+		    k->error[0] ? k->error : "no answer yet");
 	return true;
 }
 
@@ -374,11 +371,10 @@ report_view(const struct seg *sg, const struct report_dirs *d,
 
 /* ,"sink":{...}: where the workers apply (docs/stats.md). */
 static void
-report_json_sink(struct pbuf *o, const struct seg *sg, uint64_t now_ns)
+report_json_sink(struct pbuf *o, const struct seg *sg)
 {
 	struct report_sink	k;
 
-	(void)now_ns;
 	report_sink(sg, &k);
 	pbuf_printf(o, ",\"sink\":{\"kind\":\"%s\",\"leader\":",
 	    k.dqlite ? "dqlite" : "sqlite");
@@ -440,7 +436,7 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	pbuf_json_str(o, h ? h->root : "");
 	pbuf_printf(o, ",\"db\":");
 	pbuf_json_str(o, h ? h->db : "");
-	report_json_sink(o, sg, now_ns);
+	report_json_sink(o, sg);
 	pbuf_printf(o, ",\"entries_applied\":%llu,\"entries_failed\":%llu,"
 	    "\"entries_retried\":%llu,\"entries_duplicate\":%llu,"
 	    "\"entries_repaired\":%llu,\"batches\":%llu,"
@@ -548,7 +544,6 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
 	const struct seg_header	*h = sg ? &sg->h : NULL;
 	uint32_t		 i;
 	int			 p;
-	char			 why[HQ_SEG_SINK_TEXT + 64];
 
 	report_totals(sg, &t);
 	report_view(sg, d, &v);
@@ -589,8 +584,7 @@ report_prometheus(struct pbuf *o, const struct seg *sg,
 	report_prom_head(o, "hq_sink_up", "gauge", "0 while the dqlite "
 	    "cluster is out of reach (a worker waits for it, none committed "
 	    "since); 1 otherwise, and always on a local file");
-	pbuf_printf(o, "hq_sink_up %d\n", !report_sink_down(sg, why,
-	    sizeof(why)));
+	pbuf_printf(o, "hq_sink_up %d\n", !report_sink_down(&k, NULL, 0));
 	report_prom_head(o, "hq_start_time_seconds", "gauge",
 	    "when hqd started, Unix time");
 	pbuf_printf(o, "hq_start_time_seconds %.3f\n", h->start_ns / 1e9);

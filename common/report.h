@@ -61,8 +61,9 @@ struct report_sink {
 };
 void	report_sink(const struct seg *sg, struct report_sink *k);
 /* Whether the dqlite cluster is out of reach: a worker waits for it and
- * no worker committed since; why in msg. Never for a local file. */
-bool	report_sink_down(const struct seg *sg, char *msg, size_t len);
+ * no worker committed since; why in msg (may be NULL). Never for a local
+ * file. */
+bool	report_sink_down(const struct report_sink *k, char *msg, size_t len);
 
 /*
  * The old worker's stats.json object, {"enqueued","processed","failed",

@@ -417,6 +417,7 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 {
 	struct sup	*s = h->s;
 	int		 alive = workers_alive(s);
+	struct report_sink k;
 	char		 why[HQ_SEG_SINK_TEXT + 64];
 
 	if (s->phase != SUP_RUNNING)
@@ -431,7 +432,8 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 		    "not ready: no worker is running");
 	/* Entries wait safely in pending/, but a pod that cannot apply
 	 * them should not be sent more work. */
-	if (report_sink_down(s->seg, why, sizeof(why)))
+	report_sink(s->seg, &k);
+	if (report_sink_down(&k, why, sizeof(why)))
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: %s", why);
 	return http_text(c, MHD_HTTP_OK, "ready: %d of %d workers, %zu queued",
