@@ -35,7 +35,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
+#include "supervisor/mhd.h"
 
 #include "common/log.h"
 #include "common/now.h"
@@ -83,7 +83,7 @@ http_conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo	*ci;
 
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	ci = mhd.MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
@@ -308,7 +308,7 @@ http_admit(struct http *h, int fd, const struct sockaddr_storage *ss,
 	/* MHD owns fd from here, whatever it answers; http_notify_cb()
 	 * takes hc when MHD starts the connection. */
 	h->adding = hc;
-	MHD_add_connection(h->d, fd, (const struct sockaddr *)(const void *)
+	mhd.MHD_add_connection(h->d, fd, (const struct sockaddr *)(const void *)
 	    &hc->addr, sslen);
 	if (h->adding != NULL) {
 		h->adding = NULL;
@@ -376,11 +376,11 @@ http_send(struct MHD_Connection *c, unsigned status, const char *type,
 
 	if (r == NULL)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	ret = mhd.MHD_queue_response(c, status, r);
+	mhd.MHD_destroy_response(r);
 	return ret;
 }
 
@@ -391,7 +391,7 @@ http_send_pbuf(struct MHD_Connection *c, unsigned status, const char *type,
 {
 	struct MHD_Response	*r;
 
-	r = MHD_create_response_from_buffer_with_free_callback(b->len,
+	r = mhd.MHD_create_response_from_buffer_with_free_callback(b->len,
 	    b->data, free);
 	if (r == NULL)
 		pbuf_free(b);
@@ -461,11 +461,11 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	if (hc != NULL && hc->state == HTTP_CONN_WAITING)
 		http_conn_set(hc, HTTP_CONN_ANSWERING);
 	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
-		r = MHD_create_response_from_buffer(20,
+		r = mhd.MHD_create_response_from_buffer(20,
 		    (void *)(uintptr_t)"method not allowed\n\n",
 		    MHD_RESPMEM_PERSISTENT);
 		if (r != NULL)
-			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+			mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
 			    "GET, HEAD");
 		return http_send(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "text/plain; charset=utf-8", r);
@@ -493,16 +493,16 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(url, "/events") == 0) {
 		if (head || h->stopping)
 			return http_send(c, MHD_HTTP_OK, "text/event-stream",
-			    MHD_create_response_from_buffer(0, NULL,
+			    mhd.MHD_create_response_from_buffer(0, NULL,
 			    MHD_RESPMEM_PERSISTENT));
 		return http_events(h, c, hc);
 	}
 	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
-		r = MHD_create_response_from_buffer(hq_dashboard_len,
+		r = mhd.MHD_create_response_from_buffer(hq_dashboard_len,
 		    (void *)(uintptr_t)hq_dashboard, MHD_RESPMEM_PERSISTENT);
 		/* Everything the page needs is inline or from this origin. */
 		if (r != NULL)
-			MHD_add_response_header(r, "Content-Security-Policy",
+			mhd.MHD_add_response_header(r, "Content-Security-Policy",
 			    "default-src 'none'; script-src 'unsafe-inline'; "
 			    "style-src 'unsafe-inline'; connect-src 'self'; "
 			    "img-src 'self' data:");
@@ -518,9 +518,9 @@ http_run(struct http *h)
 {
 	MHD_UNSIGNED_LONG_LONG	ms;
 
-	MHD_run(h->d);
+	mhd.MHD_run(h->d);
 	ev_timer_stop(h->s->loop, &h->mhd_timer);
-	if (MHD_get_timeout(h->d, &ms) == MHD_YES) {
+	if (mhd.MHD_get_timeout(h->d, &ms) == MHD_YES) {
 		ev_timer_set(&h->mhd_timer, (double)ms / 1000.0, 0.0);
 		ev_timer_start(h->s->loop, &h->mhd_timer);
 	}
@@ -621,6 +621,8 @@ http_start(struct sup *s, char *err, size_t errlen)
 
 	if (s->cfg.http == NULL)
 		return 0;
+	if (mhd_load(err, errlen) == -1)
+		return -1;
 	h = xcalloc(1, sizeof(*h));
 	h->s = s;
 	h->lfd = -1;
@@ -634,7 +636,7 @@ http_start(struct sup *s, char *err, size_t errlen)
 	/* hqd accepts (http_accept_cb); MHD's limits are backstops above
 	 * hqd's own, with room for connections shut down but not yet
 	 * closed. */
-	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	h->d = mhd.MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
 	    http_handler, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,	/* must be first */
@@ -647,12 +649,12 @@ http_start(struct sup *s, char *err, size_t errlen)
 	    MHD_OPTION_NOTIFY_CONNECTION, http_notify_cb, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed_cb, h,
 	    MHD_OPTION_END);
-	if (h->d == NULL || (info = MHD_get_daemon_info(h->d,
+	if (h->d == NULL || (info = mhd.MHD_get_daemon_info(h->d,
 	    MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
 		snprintf(err, errlen, "%s: libmicrohttpd failed to start",
 		    s->cfg.http);
 		if (h->d != NULL)
-			MHD_stop_daemon(h->d);
+			mhd.MHD_stop_daemon(h->d);
 		close(h->lfd);
 		free(h);
 		return -1;
@@ -680,7 +682,7 @@ http_stop(struct sup *s)
 		return;
 	h->stopping = true;
 	http_sse_stop(h);
-	MHD_run(h->d);
+	mhd.MHD_run(h->d);
 	ev_io_stop(s->loop, &h->io);
 	ev_io_stop(s->loop, &h->accept_io);
 	ev_timer_stop(s->loop, &h->mhd_timer);
@@ -689,7 +691,7 @@ http_stop(struct sup *s)
 	ev_timer_stop(s->loop, &h->accept_timer);
 	/* Closes every connection (each stream's free callback runs, and
 	 * http_notify_cb() frees each http_conn). */
-	MHD_stop_daemon(h->d);
+	mhd.MHD_stop_daemon(h->d);
 	close(h->lfd);
 	free(h);
 	s->http = NULL;

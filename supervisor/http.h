@@ -10,7 +10,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include <microhttpd.h>
+#include "supervisor/mhd.h"
 
 #include "common/report.h"
 #include "supervisor/sup.h"

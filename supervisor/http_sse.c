@@ -93,7 +93,7 @@ http_sse_lag(struct sse *st)
 	const union MHD_ConnectionInfo	*ci;
 	int				 unsent = 0;
 
-	ci = MHD_get_connection_info(st->conn,
+	ci = mhd.MHD_get_connection_info(st->conn,
 	    MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci == NULL || ioctl(ci->connect_fd, SIOCOUTQ, &unsent) == -1)
 		return;
@@ -118,7 +118,7 @@ http_sse_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		http_sse_lag(st);
 		if (st->suspended) {
 			st->suspended = false;
-			MHD_resume_connection(st->conn);
+			mhd.MHD_resume_connection(st->conn);
 		}
 	}
 	/* In external mode a resumed connection moves only in MHD_run. */
@@ -142,7 +142,7 @@ http_sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (st->doc == NULL) {
 		if (h->doc == NULL || st->sent_gen == h->gen) {
 			st->suspended = true;
-			MHD_suspend_connection(st->conn);
+			mhd.MHD_suspend_connection(st->conn);
 			return 0;
 		}
 		st->doc = h->doc;
@@ -210,13 +210,13 @@ http_events(struct http *h, struct MHD_Connection *c, struct http_conn *hc)
 		ev_timer_start(h->s->loop, &h->sse_timer);
 	}
 	/* From here the free callback owns st, whatever happens. */
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	r = mhd.MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
 	    http_sse_read, st, http_sse_free);
 	if (r == NULL) {
 		http_sse_free(st);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	mhd.MHD_add_response_header(r, "X-Accel-Buffering", "no");
 	return http_send(c, MHD_HTTP_OK, "text/event-stream", r);
 }
 
@@ -236,7 +236,7 @@ http_sse_stop(struct http *h)
 	for (st = h->streams; st != NULL; st = st->next)
 		if (st->suspended) {
 			st->suspended = false;
-			MHD_resume_connection(st->conn);
+			mhd.MHD_resume_connection(st->conn);
 		}
 	http_doc_unref(h->doc);
 	h->doc = NULL;

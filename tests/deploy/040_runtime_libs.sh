@@ -53,7 +53,7 @@ closure() {
 closure | sort -u >"$D_T/image"
 
 # The libraries: ldd's whole transitive set, as the dynamic linker
-# resolves it.
+# resolves it, and what hqd opens itself.
 bins=("$HQD" "$HQCTL")
 [ -z "${HQ_DQLITE_NODE:-}" ] || bins+=("$HQ_DQLITE_NODE")
 for bin in "${bins[@]}"; do
@@ -62,7 +62,18 @@ for bin in "${bins[@]}"; do
 	fi
 	ldd "$bin" | awk -v b="$(basename "$bin")" \
 	    '/=> \// { print b "\t" $3 } /^\t\/[^ ]+ \(/ { print b "\t" $1 }'
-done | sort -u >"$D_T/libs"
+done >"$D_T/libs"
+# hqd loads libmicrohttpd (and what it needs) with dlopen, only for
+# --http: ldd of hqd does not show it. The soname is the one hqd names.
+mhd=$(grep -ao 'libmicrohttpd\.so\.[0-9][0-9]*' "$HQD" | head -n 1)
+[ -n "$mhd" ] || fail "hqd names no libmicrohttpd soname (it loads it for --http)"
+mhdpath=$(ldconfig -p | awk -v s="$mhd" '$1 == s { print $NF; exit }')
+[ -n "$mhdpath" ] || fail "$mhd: not installed here"
+{
+	printf 'hqd\t%s\n' "$mhdpath"
+	ldd "$mhdpath" | awk '/=> \// { print "hqd\t" $3 }'
+} >>"$D_T/libs"
+sort -u -o "$D_T/libs" "$D_T/libs"
 [ -s "$D_T/libs" ] || fail "ldd found no libraries"
 
 # Their packages, by one dpkg -S over every spelling of every path (merged

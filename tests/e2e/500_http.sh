@@ -38,6 +38,15 @@ assert_eq "$rc" 71 "exit status for a port in use"
 grep -q "http: 127.0.0.1:$busy: Address already in use" "$T/out" ||
     fail "bind failure not explained: $(cat "$T/out")"
 
+# libmicrohttpd is loaded only for --http: without it, hqd says so and
+# stops before any worker starts.
+rc=0
+HQ_TEST_MHD_SONAME=libhq-no-such-library.so.1 "$HQD" --root "$ROOT" \
+    --db "$DB" --http 127.0.0.1:0 >"$T/out" 2>&1 || rc=$?
+assert_eq "$rc" 71 "exit status without libmicrohttpd"
+grep -q -- "--http needs libhq-no-such-library.so.1 (Debian: libmicrohttpd12)" \
+    "$T/out" || fail "missing library not explained: $(cat "$T/out")"
+
 hq_sql "CREATE TABLE t(v INTEGER)"
 # A long busy timeout: section 7 holds a drain up with a locked database.
 hq_start --workers 2 --heartbeat-interval 1 --busy-timeout 6000 \
