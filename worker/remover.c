@@ -11,6 +11,7 @@
 
 #include "common/fault.h"
 #include "common/log.h"
+#include "common/now.h"
 #include "common/xmalloc.h"
 #include "worker/remover.h"
 
@@ -65,11 +66,17 @@ remover_main(void *arg)
 	struct remover		*r = arg;
 	struct remover_item	 it;
 	int			 dirfd, tofd;
+	uint64_t		 t0, t1;
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		while (r->count == 0 && !r->stop)
+		while (r->count == 0 && !r->stop) {
+			r->awake--;
 			pthread_cond_wait(&r->work, &r->mu);
+			r->awake++;
+			if (r->woken > 0)
+				r->woken--;
+		}
 		if (r->count == 0)
 			break;		/* stop, and nothing left */
 		it = r->ring[r->head];
@@ -82,13 +89,19 @@ remover_main(void *arg)
 		dirfd = r->dirfd;
 		tofd = r->tofd;
 		pthread_mutex_unlock(&r->mu);
+		t0 = now_mono_ns();
 		remover_one(r, it.name, it.dup, dirfd, tofd);
+		t1 = now_mono_ns();
 		pthread_mutex_lock(&r->mu);
+		/* 1/8 of the new sample: a few slow removals in a row are
+		 * enough to wake the others, one fast one is not. */
+		r->avg_ns = r->avg_ns - r->avg_ns / 8 + (t1 - t0) / 8;
 		r->busy--;
 		/* Or for the end (remover_wait). */
 		if (r->count == 0 && r->busy == 0)
 			pthread_cond_signal(&r->done);
 	}
+	r->awake--;
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
 }
@@ -110,8 +123,16 @@ remover_start(struct remover *r)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (r->nth < r->want) {
+		/* Awake from its start: it looks at the queue before it
+		 * first waits (a signal sent before that would be lost). */
+		pthread_mutex_lock(&r->mu);
+		r->awake++;
+		pthread_mutex_unlock(&r->mu);
 		if ((e = pthread_create(&r->th[r->nth], &attr, remover_main,
 		    r)) != 0) {
+			pthread_mutex_lock(&r->mu);
+			r->awake--;
+			pthread_mutex_unlock(&r->mu);
 			errno = e;
 			log_warn("remover thread %d of %d", r->nth + 1,
 			    r->want);
@@ -128,6 +149,7 @@ remover_add(struct remover *r, const char *name, bool dup)
 {
 	struct remover_item	*it;
 	size_t			 len = strlen(name);
+	int			 up;
 
 	if (r->ring == NULL)
 		remover_start(r);
@@ -144,7 +166,12 @@ remover_add(struct remover *r, const char *name, bool dup)
 	it->dup = dup;
 	memcpy(it->name, name, len + 1);
 	r->count++;
-	pthread_cond_signal(&r->work);
+	/* Threads awake or about to be, against the names waiting. */
+	up = r->awake + r->woken;
+	if (remover_should_wake(up, r->nth, r->count, r->avg_ns)) {
+		r->woken++;
+		pthread_cond_signal(&r->work);
+	}
 	pthread_mutex_unlock(&r->mu);
 }
 
