@@ -19,6 +19,9 @@
 # The root, the database and hqd's settings come from the environment
 # (QUEUE_BASE_DIR, HIVE_DB, QUEUE_*...), as for the old worker; hqd logs
 # to stderr (the old launcher appends it to worker.log).
+#
+# queue-lib.sh's stubs pass on any arguments: tell shellcheck.
+# shellcheck disable=SC2119
 
 set -u
 

@@ -11,7 +11,8 @@ B=${HQ_BINARY_DIR:?}
 P=$D_T/p
 cmake --install "$B" --prefix "$P" >"$D_T/install.log" 2>&1 ||
     fail "cmake --install: $(tail -n 5 "$D_T/install.log")"
-want=(sbin/hqd bin/hqctl share/hq/queue-lib.sh share/hq/queue-worker.sh
+want=(sbin/hqd bin/hqctl share/hq/queue-lib.sh share/hq/queue-lib-more.sh
+    share/hq/queue-worker.sh
     lib/systemd/system/hqd.service
     lib/tmpfiles.d/hq.conf lib/sysusers.d/hq.conf)
 [ -z "${HQ_DQLITE_NODE:-}" ] || want+=(sbin/hq-dqlite-node)
@@ -26,6 +27,9 @@ for f in "${want[@]}"; do
 done
 [ -x "$P/sbin/hqd" ] && [ -x "$P/bin/hqctl" ] || fail "binaries not executable"
 [ -x "$P/share/hq/queue-worker.sh" ] || fail "queue-worker.sh not executable"
+# The installed library finds its second file beside it (a stub's first use).
+[ "$(bash -uc '. "$1"; json_get_field "{\"a\":1}" a' _ "$P/share/hq/queue-lib.sh")" = 1 ] ||
+    fail "installed queue-lib.sh: a stub did not load queue-lib-more.sh"
 "$P/sbin/hqd" --version >/dev/null || fail "installed hqd does not run"
 "$P/bin/hqctl" --version >/dev/null || fail "installed hqctl does not run"
 grep -qx "ExecStart=$P/sbin/hqd" "$P/lib/systemd/system/hqd.service" ||

@@ -61,8 +61,15 @@ t3_lib queue_db_write "   " blank 5 || fail "queue_db_write of blank SQL: status
 if t3_lib queue_db_write "" empty 5; then
 	fail "queue_db_write of an empty SQL returned 0"
 fi
+# worker.log cannot be opened (its folder gone): queued all the same, with
+# hqctl's warnings on the caller's stderr (the retry is queue-lib-more.sh's).
+QUEUE_WORKER_LOG=$T/gone/worker.log t3_lib queue_db_write \
+	"INSERT INTO r(k, v) VALUES ('nolog', 'x');" nolog 0 2>"$T/nolog.err" ||
+	fail "queue_db_write without worker.log: status $?"
+grep -q 'priority 0 is not in 1\.\.10: queued at 1' "$T/nolog.err" ||
+	fail "without worker.log, the warning on stderr: $(cat "$T/nolog.err")"
 
-ROWS=14
+ROWS=15
 hq__rows() {
 	[ "$(hq_sql "SELECT count(*) FROM r")" -eq "$ROWS" ]
 }

@@ -95,6 +95,50 @@ no" "HQ_QUEUE_LIB_EXPORT=false"
 assert_eq "$(bash -c 'o1=$(set +o); source "$HQ_QUEUE_LIB"; [ "$o1" = "$(set +o)" ] && echo same')" \
 	same "shell options after sourcing"
 
+# Under the caller's own allexport too.
+assert_eq "$(bash -c 'set -a; o1=$(set +o); source "$HQ_QUEUE_LIB"; [ "$o1" = "$(set +o)" ] && echo same')" \
+	same "shell options after sourcing, with set -a"
+
+# 1b. The stubs (issue 16): queue-lib.sh defines a hook's path; the rest
+# are stubs that load queue-lib-more.sh on first use, in the hook and in
+# its bash -c children (exported), under set -u, then are the real ones.
+J='{"a":7,"b":"x"}'
+assert_eq "$(bash -uc 'source "$HQ_QUEUE_LIB"
+	declare -f json_get_field | grep -c _hq_more
+	json_get_field "$1" a
+	declare -f json_get_field | grep -c _hq_more || true' _ "$J")" "1
+7
+0" "a stub called first in the hook, then the real function"
+assert_eq "$(bash -uc 'source "$HQ_QUEUE_LIB"
+	bash -uc "json_get_field \"\$1\" b; declare -f json_get_field | grep -c _hq_more || true" _ "$1"
+	declare -f json_get_field | grep -c _hq_more' _ "$J")" "x
+0
+1" "a stub called first in a bash -c child of the hook"
+assert_eq "$(bash -uc 'source "$HQ_QUEUE_LIB"; json_get_field "$1" a >/dev/null
+	bash -uc "declare -f json_get_field | grep -c _hq_more || true; json_get_field \"\$1\" b" _ "$1"
+	source "$HQ_QUEUE_LIB"; json_get_field "$1" a' _ "$J")" "0
+x
+7" "the real function in a child once loaded; stubs again after sourcing again"
+assert_eq "$(HQ_QUEUE_LIB_EXPORT=false bash -uc 'source "$HQ_QUEUE_LIB"
+	json_get_field "$1" a; bash -c "declare -F json_get_field" || echo no' _ "$J")" \
+	"7
+no" "a stub with HQ_QUEUE_LIB_EXPORT=false"
+# HQ_QUEUE_LIB_LAZY=false: the real functions at once, as before (a
+# function the caller redefines stays its own).
+assert_eq "$(HQ_QUEUE_LIB_LAZY=false bash -uc 'source "$HQ_QUEUE_LIB"
+	declare -f json_get_field queue_size | grep -c _hq_more || true
+	queue_log() { echo mine; }; queue_size >/dev/null; queue_log')" \
+	"0
+mine" "HQ_QUEUE_LIB_LAZY=false"
+# queue-lib.sh without queue-lib-more.sh beside it: the stubs say so (1).
+mkdir -p "$T/alone"
+cp "$HQ_QUEUE_LIB" "$T/alone/"
+assert_eq "$(bash -uc 'source "$1"; json_get_field "{}" a; echo "rc $?"' _ \
+	"$T/alone/queue-lib.sh" 2>"$T/alone.err")" "rc 1" "a stub without queue-lib-more.sh"
+assert_eq "$(cat "$T/alone.err")" \
+	"queue-lib.sh: json_get_field needs $T/alone/queue-lib-more.sh (beside queue-lib.sh): cannot read it" \
+	"its message"
+
 # rc CMD...: the status of t3_lib CMD (a fresh hook shell).
 rc() {
 	local r=0

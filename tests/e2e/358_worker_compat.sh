@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The old operational scripts, run against hq (issue 15): hq's queue-lib.sh
-# and queue-worker.sh copied where the old ones were (hooks/lib/), the
-# steps of the old queue-worker-start.sh (start: `nohup lib/queue-worker.sh
-# &`, then kill -0 after half a second; start --foreground; status; stop),
-# queue-init.sh --verify (the tree, .seq, stats.json, an executable
-# lib/queue-worker.sh) and queue-cleanup.sh --recover (a number in
-# QUEUE_PROCESSING_TIMEOUT, queue_retry_entry on an orphan). Also
-# queue-worker.sh's start, stop, status, restart and --once. Before, there
-# was no queue-worker.sh, no .seq, and no QUEUE_PROCESSING_TIMEOUT.
+# (with queue-lib-more.sh) and queue-worker.sh copied where the old ones
+# were (hooks/lib/), the steps of the old queue-worker-start.sh (start:
+# `nohup lib/queue-worker.sh &`, then kill -0 after half a second; start
+# --foreground; status; stop), queue-init.sh --verify (the tree, .seq,
+# stats.json, an executable lib/queue-worker.sh) and queue-cleanup.sh
+# --recover (a number in QUEUE_PROCESSING_TIMEOUT, queue_retry_entry on an
+# orphan). Also queue-worker.sh's start, stop, status, restart and
+# --once. Before, there was no queue-worker.sh, no .seq, and no
+# QUEUE_PROCESSING_TIMEOUT.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_3xx.sh"
 : "${HQ_QUEUE_LIB:?HQ_QUEUE_LIB must point at hqctl/queue-lib.sh}"
@@ -17,11 +18,11 @@ t3_lib_trap
 WLOG=$ROOT/worker.log
 hq_sql "CREATE TABLE t(v)"
 
-# The hooks folder of an old installation, with hq's two files in lib/.
+# The hooks folder of an old installation, with hq's files in lib/.
 H=$T/hooks
 mkdir -p "$H/lib"
 src=$(dirname "$HQ_QUEUE_LIB")
-cp "$src/queue-lib.sh" "$H/lib/"
+cp "$src/queue-lib.sh" "$src/queue-lib-more.sh" "$H/lib/"
 if [ -f "$src/queue-worker.sh" ]; then
 	cp -p "$src/queue-worker.sh" "$H/lib/"
 fi
