@@ -121,6 +121,12 @@ void	workers_spawn(struct wslot *);
 void	workers_stop_all(struct sup *);
 void	workers_kill_all(struct sup *, int sig);
 int	workers_alive(const struct sup *);
+/* The processing timeout's decision for w at now_ms: overdue when neither
+ * a message nor the worker's stamp in its slot is more recent than the
+ * timeout. *wait_ms: the time left when not overdue (the timer's next
+ * delay), the time without a sign of life when overdue. */
+bool	workers_overdue(const struct wslot *, uint64_t now_ms,
+	    uint64_t *wait_ms);
 /* Free the slots' tables (at exit, every worker reaped). */
 void	workers_free(struct sup *);
 

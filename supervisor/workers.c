@@ -250,30 +250,44 @@ workers_alive(const struct sup *s)
  * time it stamps in its slot as it finishes an entry, waits for a lock or
  * for disk space, or backs off. Waiting is not hanging; a statement that
  * runs past the timeout, or a stopped worker, is. */
+bool
+workers_overdue(const struct wslot *w, uint64_t now_ms, uint64_t *wait_ms)
+{
+	const struct sup	*s = w->sup;
+	uint64_t		 last = w->progress_ms, alive;
+	uint64_t		 limit = (uint64_t)s->cfg.processing_timeout_ms;
+
+	alive = SEG_GET(s->seg->slot[w->slot].alive_mono_ns) / 1000000;
+	if (alive > last)
+		last = alive;
+	if (now_ms < last + limit) {
+		*wait_ms = last + limit - now_ms;
+		return false;
+	}
+	*wait_ms = now_ms - last;
+	return true;
+}
+
 static void
 workers_stuck_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct wslot	*w = container_of(t, struct wslot, stuck);
 	struct sup	*s = w->sup;
-	uint64_t	 now = now_mono_ms(), last = w->progress_ms, alive;
-	uint64_t	 limit = (uint64_t)s->cfg.processing_timeout_ms;
+	uint64_t	 now = now_mono_ms(), ms;
 
 	(void)revents;
-	alive = SEG_GET(s->seg->slot[w->slot].alive_mono_ns) / 1000000;
-	if (alive > last)
-		last = alive;
 	if (w->pid <= 0)
 		return;
-	if (now < last + limit) {
-		ev_timer_set(t, (last + limit - now) / 1000.0, 0);
+	if (!workers_overdue(w, now, &ms)) {
+		ev_timer_set(t, ms / 1000.0, 0);
 		ev_timer_start(loop, t);
 		return;
 	}
 	log_warnx("worker %d (pid %ld): no progress for %llu ms, killing it",
-	    w->slot, (long)w->pid, (unsigned long long)(now - last));
+	    w->slot, (long)w->pid, (unsigned long long)ms);
 	kill(w->pid, SIGKILL);
 	/* Once per timeout, should the kill take long to be reaped. */
 	w->progress_ms = now;
-	ev_timer_set(t, limit / 1000.0, 0);
+	ev_timer_set(t, s->cfg.processing_timeout_ms / 1000.0, 0);
 	ev_timer_start(loop, t);
 }

@@ -2,8 +2,9 @@
 /*
  * test_sup.c: the supervisor's decisions, without forking a worker: what
  * goes into a worker's next WORK (dispatch_fill), when --idle-exit is due
- * (stats_idle_due), and what a slot's state change arms and publishes
- * (workers_state: the processing-timeout timer, the segment's slot). A
+ * (stats_idle_due), what a slot's state change arms and publishes
+ * (workers_state: the processing-timeout timer, the segment's slot), and
+ * when a worker is overdue (workers_overdue). A
  * struct sup built in memory, a real index, a real libev loop (never run)
  * and a segment in plain memory.
  */
@@ -232,12 +233,49 @@ test_slot_states(void)
 	test_sup_free(s);
 }
 
+/* The processing timeout's decision: from the later of the last message
+ * and the worker's own stamp in its slot (nanoseconds there). */
+static void
+test_overdue(void)
+{
+	struct sup	*s = test_sup_new(2);
+	struct wslot	*w = &s->slots[1];
+	uint64_t	 ms = 0;
+
+	s->cfg.processing_timeout_ms = 1000;
+	w->progress_ms = 5000;
+	CHECK(!workers_overdue(w, 5000, &ms));
+	CHECK_EQ_INT(ms, 1000);
+	CHECK(!workers_overdue(w, 5999, &ms));
+	CHECK_EQ_INT(ms, 1);
+	CHECK(workers_overdue(w, 6000, &ms));
+	CHECK_EQ_INT(ms, 1000);
+	CHECK(workers_overdue(w, 9000, &ms));
+	CHECK_EQ_INT(ms, 4000);
+	/* A stamp newer than the last message moves the deadline... */
+	SEG_SET(s->seg->slot[1].alive_mono_ns, 7500ULL * 1000000);
+	CHECK(!workers_overdue(w, 8000, &ms));
+	CHECK_EQ_INT(ms, 500);
+	CHECK(workers_overdue(w, 8500, &ms));
+	CHECK_EQ_INT(ms, 1000);
+	/* ...an older one does not; another slot's stamp is not w's. */
+	w->progress_ms = 8400;
+	CHECK(!workers_overdue(w, 9000, &ms));
+	CHECK_EQ_INT(ms, 400);
+	SEG_SET(s->seg->slot[1].alive_mono_ns, 0);
+	SEG_SET(s->seg->slot[0].alive_mono_ns, 20000ULL * 1000000);
+	CHECK(workers_overdue(w, 9400, &ms));
+	CHECK_EQ_INT(ms, 1000);
+	test_sup_free(s);
+}
+
 static const struct hqtest tests[] = {
 	{ "fill_order_and_batch", test_fill_order_and_batch },
 	{ "fill_suspect_alone", test_fill_suspect_alone },
 	{ "fill_protocol_cap", test_fill_protocol_cap },
 	{ "idle_due", test_idle_due },
 	{ "slot_states", test_slot_states },
+	{ "overdue", test_overdue },
 };
 
 HQTEST_MAIN(tests)
