@@ -353,6 +353,7 @@ main(int argc, char **argv)
 
 	signals_start(&s);
 	workers_init(&s);
+	spawn_start(&s);
 	/* Watch before scanning, or a file landing in between waits for the
 	 * next rescan. */
 	watch_start(&s);

@@ -113,10 +113,11 @@ struct sup {
 #define SUP_GET(s, f)		SEG_GET((s)->seg->h.c.f)
 
 /* workers.c */
+/* The slots (cfg.workers of them), empty, with their timeouts' timers. */
 void	workers_init(struct sup *);
-/* Set a slot's state and mirror it (pid, gen, in hand) to the segment. */
+/* Set a slot's state: arm or stop its processing timeout, and mirror the
+ * slot (pid, gen, state, in hand) to the segment. */
 void	workers_state(struct wslot *, enum wslot_state);
-void	workers_spawn(struct wslot *);
 /* STOP to every worker (the drain). */
 void	workers_stop_all(struct sup *);
 void	workers_kill_all(struct sup *, int sig);
@@ -129,6 +130,11 @@ bool	workers_overdue(const struct wslot *, uint64_t now_ms,
 	    uint64_t *wait_ms);
 /* Free the slots' tables (at exit, every worker reaped). */
 void	workers_free(struct sup *);
+
+/* spawn.c */
+/* Spawn a worker in every slot (after workers_init), and again after each
+ * death while running. */
+void	spawn_start(struct sup *);
 
 /* dispatch.c */
 void	dispatch_msg_cb(struct channel *, struct hq_msg *);

@@ -26,22 +26,16 @@ static struct sup *
 test_sup_new(int nslots)
 {
 	struct sup	*s = calloc(1, sizeof(*s));
-	int		 i;
 
 	if (s == NULL)
 		abort();
 	s->cfg.batch_size = 4;
 	s->cfg.processing_timeout_ms = 60000;
-	s->nslots = nslots;
+	s->cfg.workers = nslots;
 	if ((s->seg = calloc(1, sizeof(*s->seg))) == NULL)
 		abort();
 	s->loop = ev_loop_new(EVFLAG_AUTO);
-	for (i = 0; i < nslots; i++) {
-		s->slots[i].sup = s;
-		s->slots[i].slot = i;
-		s->slots[i].pid = -1;
-		s->slots[i].ch.fd = -1;
-	}
+	workers_init(s);
 	return s;
 }
 
@@ -188,14 +182,6 @@ test_idle_due(void)
 	test_sup_free(s);
 }
 
-static void
-test_dummy_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)loop;
-	(void)t;
-	(void)revents;
-}
-
 /* The processing timeout runs while a worker starts or works, never while
  * it idles; every change is mirrored in the segment's slot. */
 static void
@@ -205,7 +191,6 @@ test_slot_states(void)
 	struct wslot	*w = &s->slots[0];
 	struct seg_slot	*sl = &s->seg->slot[0];
 
-	ev_timer_init(&w->stuck, test_dummy_cb, 0, 0);
 	w->pid = 4242;
 	w->gen = 7;
 	workers_state(w, WSLOT_STARTING);
