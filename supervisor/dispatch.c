@@ -100,7 +100,7 @@ dispatch(struct sup *s)
 {
 	int	i;
 
-	if (s->phase == SUP_RUNNING)
+	if (s->shutdown.phase == SUP_RUNNING)
 		for (i = 0; i < s->nslots && pindex_peek(&s->idx) != NULL; i++)
 			if (s->slots[i].state == WSLOT_IDLE &&
 			    channel_is_open(&s->slots[i].ch))
@@ -148,7 +148,7 @@ dispatch_msg_cb(struct channel *ch, struct hq_msg *m)
 		w->progress_ms = now_mono_ms();
 		log_debug("worker %d: ready (pid %ld)", w->slot,
 		    (long)w->pid);
-		if (s->phase != SUP_RUNNING && !w->stop_sent)
+		if (s->shutdown.phase != SUP_RUNNING && !w->stop_sent)
 			workers_stop_all(s);
 		notify_ready(s);
 		dispatch(s);
@@ -213,7 +213,7 @@ dispatch_recover(struct wslot *w)
 	for (i = 0; i < w->ninhand; i++) {
 		struct pitem *it = w->inhand[i];
 
-		if (s->phase != SUP_RUNNING) {
+		if (s->shutdown.phase != SUP_RUNNING) {
 			pindex_forget(&s->idx, it);
 			continue;
 		}

@@ -420,7 +420,7 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 	struct report_sink k;
 	char		 why[HQ_SEG_SINK_TEXT + 64];
 
-	if (s->phase != SUP_RUNNING)
+	if (s->shutdown.phase != SUP_RUNNING)
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: draining");
 	if (!s->ready_sent)

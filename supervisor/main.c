@@ -351,6 +351,9 @@ main(int argc, char **argv)
 		log_info("recovered %ld entries left in processing/", n);
 	SUP_ADD(&s, recovered, (uint64_t)n);
 
+	/* Before anything that may ask for the drain (a rescan, the tick),
+	 * and before a worker runs. */
+	shutdown_init(&s);
 	signals_start(&s);
 	workers_init(&s);
 	spawn_start(&s);
@@ -365,6 +368,9 @@ main(int argc, char **argv)
 	/* A first heartbeat now: monitors need not wait an interval. */
 	stats_tick(&s);
 	ev_run(s.loop, 0);
+	/* shutdown.c ended the loop: every worker is reaped. HUP and USR1
+	 * are not taken any more (TERM and INT still are, and ignored). */
+	signals_stop(&s);
 	http_stop(&s);
 
 	/* Every worker is reaped: one last connection, alone, folds the WAL
@@ -384,5 +390,5 @@ main(int argc, char **argv)
 		    (unsigned long long)t.retried);
 	}
 	main_free(&s);
-	return s.exit_code;
+	return s.shutdown.exit_code;
 }

@@ -90,7 +90,7 @@ notify_ready(struct sup *s)
 {
 	int	i;
 
-	if (s->ready_sent || s->phase != SUP_RUNNING)
+	if (s->ready_sent || s->shutdown.phase != SUP_RUNNING)
 		return;
 	for (i = 0; i < s->nslots; i++)
 		if (s->slots[i].state == WSLOT_EMPTY ||
@@ -110,7 +110,7 @@ notify_tick(struct sup *s, int alive)
 {
 	struct report_totals	t;
 
-	if (!s->ready_sent || s->phase != SUP_RUNNING)
+	if (!s->ready_sent || s->shutdown.phase != SUP_RUNNING)
 		return;
 	report_totals(s->seg, &t);
 	notify_send(s, "STATUS=%zu queued, %llu applied, %llu failed, "

@@ -106,8 +106,9 @@ root_lock(struct sup *s)
  * logrotate) and for the refusal message where /proc/locks cannot tell.
  * It is flocked too: hqd before the root directory lock locked this file,
  * so an older hqd is kept out as well. Anyone may remove it; each rescan
- * writes it again. */
-void
+ * writes it again. -1 when an older hqd took the new one (the caller,
+ * watch.c, drains): root.c calls no other file. */
+int
 root_pidfile(struct sup *s)
 {
 	struct stat	 lst, fst;
@@ -120,14 +121,14 @@ root_pidfile(struct sup *s)
 	if (s->pidfd != -1 && fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst,
 	    AT_SYMLINK_NOFOLLOW) == 0 && s->pid_ino == fst.st_ino &&
 	    s->pid_dev == fst.st_dev)
-		return;
+		return 0;
 	if (s->pidfd != -1)
 		log_warnx("%s/%s was removed: writing it again", s->q.root,
 		    HQ_LOCK_FILE);
 	if ((fd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDWR | O_CREAT |
 	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640)) == -1) {
 		log_warn("%s/%s", s->q.root, HQ_LOCK_FILE);
-		return;
+		return 0;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		root_pidfile_read(fd, buf, sizeof(buf));
@@ -139,10 +140,8 @@ root_pidfile(struct sup *s)
 		/* We ran, lost our pid file, and an older hqd took the new
 		 * one: two must not apply; we leave (and leave stats.json
 		 * to it). */
-		s->exit_code = HQ_EX_TEMPFAIL;
 		s->lock_lost = true;
-		signals_drain(s, "root taken by an older hqd");
-		return;
+		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
@@ -154,6 +153,7 @@ root_pidfile(struct sup *s)
 		s->pid_dev = lst.st_dev;
 		s->pid_ino = lst.st_ino;
 	}
+	return 0;
 }
 
 /* The root we lock and serve is no longer what its path names: removed,

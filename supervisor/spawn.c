@@ -4,7 +4,8 @@
  * in hqd only. Never opens entry files: worker/job.c does; recovery is
  * dispatch.c's. Above dispatch.c and watch.c (a death recovers the
  * worker's names and rescans pending/), which call only workers.c, the
- * slots: so calls go one way. */
+ * slots: so calls go one way. A death while shutting down is not
+ * reported: shutdown.c sees that no worker is left. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <signal.h>
@@ -81,7 +82,7 @@ spawn_slot(struct wslot *w)
 	int		 sv[2];
 	pid_t		 pid;
 
-	if (s->phase != SUP_RUNNING || w->state != WSLOT_EMPTY)
+	if (s->shutdown.phase != SUP_RUNNING || w->state != WSLOT_EMPTY)
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("worker %d: socketpair", w->slot);
@@ -144,20 +145,19 @@ spawn_reap_cb(struct ev_loop *loop, ev_child *c, int revents)
 		log_warnx("worker %d (pid %ld) killed by signal %d%s", w->slot,
 		    (long)w->pid, WTERMSIG(st),
 		    w->ninhand ? " holding entries" : "");
-	else if (!clean || s->phase == SUP_RUNNING)
+	else if (!clean || s->shutdown.phase == SUP_RUNNING)
 		(clean ? log_info : log_warnx)("worker %d (pid %ld) exited "
 		    "with status %d", w->slot, (long)w->pid,
 		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	channel_close(&w->ch);
 	w->pid = -1;
 	workers_state(w, WSLOT_EMPTY);
-	if (!clean || s->phase == SUP_RUNNING)
+	if (!clean || s->shutdown.phase == SUP_RUNNING)
 		SUP_ADD(s, deaths, 1);
 	dispatch_recover(w);
-	if (s->phase != SUP_RUNNING) {
-		signals_check_done(s);
+	/* Shutting down: no respawn (shutdown.c sees when none is left). */
+	if (s->shutdown.phase != SUP_RUNNING)
 		return;
-	}
 	/* Back off only for workers that die without doing any work. */
 	spawn_later(w);
 	watch_rescan(s, "worker death");

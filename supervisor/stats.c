@@ -143,7 +143,7 @@ stats_gauges(struct sup *s)
 	SEG_SET(h->polling, !s->polling ? SEG_POLL_NONE : s->polling_asked ?
 	    SEG_POLL_CONFIGURED : SEG_POLL_FALLBACK);
 	SEG_SET(h->watcher_alive, s->ifd != -1);
-	SEG_SET(h->draining, s->phase != SUP_RUNNING);
+	SEG_SET(h->draining, s->shutdown.phase != SUP_RUNNING);
 }
 
 /* Dead letters now in failed/: a directory walk when the folder changed
@@ -235,7 +235,7 @@ stats_legacy_write(struct sup *s, bool final)
 	 * file is its own now. */
 	if (s->lock_lost)
 		return;
-	if (s->phase == SUP_RUNNING && !final)
+	if (s->shutdown.phase == SUP_RUNNING && !final)
 		queued = SEG_GET(s->seg->h.queue_size) +
 		    SEG_GET(s->seg->h.processing);
 	else
@@ -293,7 +293,7 @@ stats_idle_due(const struct sup *s, uint64_t now_ms)
 {
 	int	i;
 
-	if (s->cfg.idle_exit_ms == 0 || s->phase != SUP_RUNNING ||
+	if (s->cfg.idle_exit_ms == 0 || s->shutdown.phase != SUP_RUNNING ||
 	    pindex_peek(&s->idx) != NULL ||
 	    now_ms - s->last_work_ms < (uint64_t)s->cfg.idle_exit_ms ||
 	    now_ms - s->last_event_ms < (uint64_t)s->cfg.idle_exit_ms)
@@ -316,7 +316,7 @@ stats_tick(struct sup *s)
 		    s->slots[i].state == WSLOT_BUSY;
 	notify_tick(s, alive);
 	if (stats_idle_due(s, now_mono_ms()))
-		signals_drain(s, "idle exit");
+		s->shutdown.drain(s, "idle exit", HQ_EX_OK);
 }
 
 static void

@@ -53,12 +53,27 @@ struct wslot {
 	size_t			 ninhand, capinhand;
 };
 
+/* The shutdown phases, in order (shutdown.c changes them). */
 enum sup_phase {
 	SUP_RUNNING = 0,
 	SUP_DRAINING,		/* STOP sent; waiting for workers */
 	SUP_KILLING,		/* grace over or second INT: SIGKILL sent */
+	SUP_DONE,		/* no worker left: the loop ends */
 };
 
+struct sup;
+
+/* shutdown.c's */
+struct sup_shutdown {
+	enum sup_phase		 phase;
+	int			 exit_code;	/* hqd's, set by the drain */
+	ev_timer		 grace_timer;	/* draining -> killing */
+	ev_prepare		 end;		/* -> done, once draining */
+	/* How the files below shutdown.c (watch.c, stats.c) ask for the
+	 * drain: shutdown_drain, set by shutdown_init. */
+	void			(*drain)(struct sup *, const char *why,
+				    int exit_code);
+};
 
 struct sup {
 	struct ev_loop		*loop;
@@ -71,8 +86,7 @@ struct sup {
 	dev_t			 lock_dev, pid_dev;
 	ino_t			 lock_ino, pid_ino;
 	bool			 lock_lost;	/* another hqd holds the root */
-	enum sup_phase		 phase;
-	int			 exit_code;
+	struct sup_shutdown	 shutdown;
 	bool			 polling;	/* mode: polling, not inotify */
 	bool			 polling_asked;	/* USE_EVENT_LOOP=false */
 	int			 ifd;		/* inotify, -1 when off */
@@ -80,7 +94,6 @@ struct sup {
 	ev_io			 inotify_io;
 	ev_timer		 rescan_timer;	/* maintenance / polling */
 	ev_timer		 tick_timer;	/* heartbeat, timeouts */
-	ev_timer		 grace_timer;
 	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
 	struct pindex		 idx;
 	char			 exe[4096];	/* our binary, for workers */
@@ -195,19 +208,32 @@ void	notify_close(struct sup *);
 /* Take the root lock (then write the pid file); exits 75 when another hqd
  * holds it. */
 void	root_lock(struct sup *);
-/* Write ROOT/.hqd.lock again if it was removed (every rescan). */
-void	root_pidfile(struct sup *);
+/* Write ROOT/.hqd.lock again if it was removed (every rescan). 0, or -1
+ * when an older hqd took it: the caller drains. */
+int	root_pidfile(struct sup *);
 /* True when the root's path no longer names the directory we lock. */
 bool	root_gone(struct sup *);
 /* Refuse a root others may write (exits 78); with --group, share the tree
  * with that group only. */
 void	root_trust(struct sup *);
 
+/* shutdown.c */
+/* Ready the phases (running) before anything may ask for the drain. */
+void	shutdown_init(struct sup *);
+/* running -> draining (TERM, INT, idle exit, the root lost), with hqd's
+ * exit code; nothing in another phase. */
+void	shutdown_drain(struct sup *, const char *why, int exit_code);
+/* draining -> killing (grace over, second INT); nothing in another phase. */
+void	shutdown_kill(struct sup *, const char *why);
+/* SIGINT: the first drains, the next kills. */
+void	shutdown_interrupt(struct sup *);
+/* Whether shutting down is over (draining or killing, no worker alive):
+ * then the loop ends (done). */
+bool	shutdown_over(const struct sup *);
+
 /* signals.c */
 void	signals_start(struct sup *);
-/* Begin the drain (TERM, INT, idle exit); idempotent. */
-void	signals_drain(struct sup *, const char *why);
-/* Called when a worker slot becomes empty during shutdown. */
-void	signals_check_done(struct sup *);
+/* Stop taking HUP and USR1 (the loop is over). */
+void	signals_stop(struct sup *);
 
 #endif

@@ -25,6 +25,17 @@
 static void	watch_inotify_cb(struct ev_loop *, ev_io *, int);
 static void	watch_timer_cb(struct ev_loop *, ev_timer *, int);
 
+/* The pid file again if it was removed; an older hqd that took it means
+ * two would apply: drain (watch.c is below shutdown.c, so it asks through
+ * the pointer). */
+static void
+watch_pidfile(struct sup *s)
+{
+	if (root_pidfile(s) == -1)
+		s->shutdown.drain(s, "root taken by an older hqd",
+		    HQ_EX_TEMPFAIL);
+}
+
 static void
 watch_polling(struct sup *s, const char *why)
 {
@@ -197,15 +208,14 @@ watch_rescan(struct sup *s, const char *why)
 	struct stat	 st;
 	int		 fd;
 
-	if (s->phase != SUP_RUNNING)
+	if (s->shutdown.phase != SUP_RUNNING)
 		return;
 	/* Checked first: rebuilding the tree inside a removed root fails,
 	 * and another hqd may rightly serve the new one. */
 	if (root_gone(s)) {
 		log_warnx("queue root %s was removed or replaced: draining "
 		    "(start hqd again to serve the new one)", s->q.root);
-		s->exit_code = HQ_EX_TEMPFAIL;
-		signals_drain(s, "root gone");
+		s->shutdown.drain(s, "root gone", HQ_EX_TEMPFAIL);
 		return;
 	}
 	SUP_ADD(s, rescans, 1);
@@ -251,7 +261,7 @@ watch_rescan(struct sup *s, const char *why)
 	closedir(d);
 	/* The pid file may have gone with the tree: write it again. (The
 	 * lock is on the root directory: it cannot go.) */
-	root_pidfile(s);
+	watch_pidfile(s);
 	/* Bad names no longer present may be reported again later. */
 	pset_sweep(&s->badnames);
 	dispatch(s);
@@ -272,13 +282,13 @@ watch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	 * pid file): one fstatat instead of a directory read a tick. A
 	 * forced rescan (overflow, watch restart, HUP) always reads.
 	 */
-	if (s->phase == SUP_RUNNING && !root_gone(s) &&
+	if (s->shutdown.phase == SUP_RUNNING && !root_gone(s) &&
 	    fstatat(s->q.rootfd, HQ_DIR_PENDING, &st, 0) == 0 &&
 	    (s->ifd == -1 || st.st_ino == s->pending_ino) &&
 	    fd_dir_unchanged(&s->pending_stamp, &st)) {
 		/* (no pset_sweep: bad names are marked by a read) */
 		SUP_ADD(s, rescans, 1);
-		root_pidfile(s);
+		watch_pidfile(s);
 		dispatch(s);
 		return;
 	}

@@ -4,7 +4,8 @@
  * goes into a worker's next WORK (dispatch_fill), when --idle-exit is due
  * (stats_idle_due), what a slot's state change arms and publishes
  * (workers_state: the processing-timeout timer, the segment's slot), and
- * when a worker is overdue (workers_overdue). A
+ * when a worker is overdue (workers_overdue), and the shutdown phases
+ * (shutdown.c: drain, kill, done). A
  * struct sup built in memory, a real index, a real libev loop (never run)
  * and a segment in plain memory.
  */
@@ -16,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/hq.h"
 #include "common/seg.h"
@@ -35,7 +39,9 @@ test_sup_new(int nslots)
 	if ((s->seg = calloc(1, sizeof(*s->seg))) == NULL)
 		abort();
 	s->loop = ev_loop_new(EVFLAG_AUTO);
+	s->ifd = s->notify_fd = -1;
 	workers_init(s);
+	shutdown_init(s);
 	return s;
 }
 
@@ -46,8 +52,11 @@ test_sup_free(struct sup *s)
 
 	for (i = 0; i < s->nslots; i++) {
 		ev_timer_stop(s->loop, &s->slots[i].stuck);
+		channel_close(&s->slots[i].ch);
 		free(s->slots[i].inhand);
 	}
+	ev_timer_stop(s->loop, &s->shutdown.grace_timer);
+	ev_prepare_stop(s->loop, &s->shutdown.end);
 	pindex_free(&s->idx);
 	ev_loop_destroy(s->loop);
 	free(s->seg);
@@ -174,9 +183,9 @@ test_idle_due(void)
 	CHECK(!stats_idle_due(s, now));
 	pindex_clear_queued(&s->idx);
 	CHECK(stats_idle_due(s, now));
-	s->phase = SUP_DRAINING;
+	s->shutdown.phase = SUP_DRAINING;
 	CHECK(!stats_idle_due(s, now));
-	s->phase = SUP_RUNNING;
+	s->shutdown.phase = SUP_RUNNING;
 	s->cfg.idle_exit_ms = 0;
 	CHECK(!stats_idle_due(s, now));
 	test_sup_free(s);
@@ -254,6 +263,111 @@ test_overdue(void)
 	test_sup_free(s);
 }
 
+/* The drain (running -> draining): the queued names forgotten (they stay
+ * in pending/), STOP to each worker alive, the grace timer, the exit code;
+ * a second drain changes nothing. No worker is alive in these tests
+ * (pid -1), so that no kill reaches a real process. */
+static void
+test_shutdown_drain(void)
+{
+	struct sup	*s = test_sup_new(2);
+	struct hq_msg	 m;
+	struct pbuf	 scratch = { 0 };
+	int		 sv[2];
+
+	CHECK(s->shutdown.drain == shutdown_drain);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_RUNNING);
+	s->cfg.shutdown_timeout_ms = 3000;
+	/* Our end non-blocking: a STOP not sent fails, never hangs. */
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
+	channel_open(&s->slots[0].ch, s->loop, sv[0], NULL, NULL);
+	s->slots[0].state = WSLOT_IDLE;
+	REQUIRE(pindex_add(&s->idx, "5_1.json") != NULL);
+	s->shutdown.drain(s, "root gone", HQ_EX_TEMPFAIL);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_DRAINING);
+	CHECK_EQ_INT(s->shutdown.exit_code, HQ_EX_TEMPFAIL);
+	CHECK_EQ_INT(s->idx.nheap, 0);
+	CHECK_EQ_INT(SEG_GET(s->seg->h.draining), 1);
+	CHECK(s->slots[0].stop_sent);
+	CHECK(!s->slots[1].stop_sent);
+	if (proto_read(sv[1], &scratch, &m) == 1) {
+		CHECK_EQ_INT(m.type, HQ_MSG_STOP);
+		proto_msg_free(&m);
+	} else
+		CHECK(!"a STOP");
+	CHECK(ev_is_active(&s->shutdown.grace_timer));
+	CHECK_EQ_INT(ev_timer_remaining(s->loop, &s->shutdown.grace_timer) *
+	    1000, 3000);
+	CHECK(ev_is_active(&s->shutdown.end));
+	/* TERM while draining: nothing changes, no second STOP. */
+	shutdown_drain(s, "SIGTERM", HQ_EX_OK);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_DRAINING);
+	CHECK_EQ_INT(s->shutdown.exit_code, HQ_EX_TEMPFAIL);
+	channel_close(&s->slots[0].ch);
+	CHECK_EQ_INT(proto_read(sv[1], &scratch, &m), 0);	/* EOF */
+	close(sv[1]);
+	pbuf_free(&scratch);
+	test_sup_free(s);
+}
+
+/* INT: the first drains, the second kills, a third changes nothing; the
+ * grace timer kills too; no kill from running. */
+static void
+test_shutdown_kill(void)
+{
+	struct sup	*s = test_sup_new(2);
+
+	shutdown_kill(s, "grace");
+	CHECK_EQ_INT(s->shutdown.phase, SUP_RUNNING);
+	shutdown_interrupt(s);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_DRAINING);
+	CHECK_EQ_INT(s->shutdown.exit_code, HQ_EX_OK);
+	shutdown_interrupt(s);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_KILLING);
+	shutdown_interrupt(s);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_KILLING);
+	test_sup_free(s);
+
+	s = test_sup_new(1);
+	shutdown_drain(s, "SIGTERM", HQ_EX_OK);
+	ev_invoke(s->loop, &s->shutdown.grace_timer, EV_TIMER);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_KILLING);
+	test_sup_free(s);
+}
+
+/* Done: shutting down (draining or killing) and no worker alive. The check
+ * before the loop waits ends the loop then, and only then. */
+static void
+test_shutdown_done(void)
+{
+	struct sup	*s = test_sup_new(2);
+
+	CHECK(!shutdown_over(s));
+	shutdown_drain(s, "idle exit", HQ_EX_OK);
+	s->slots[1].pid = 4242;
+	CHECK(!shutdown_over(s));
+	ev_invoke(s->loop, &s->shutdown.end, EV_PREPARE);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_DRAINING);
+	CHECK(ev_is_active(&s->shutdown.grace_timer));
+	s->shutdown.phase = SUP_KILLING;
+	CHECK(!shutdown_over(s));
+	s->slots[1].pid = -1;
+	CHECK(shutdown_over(s));
+	s->shutdown.phase = SUP_DRAINING;
+	CHECK(shutdown_over(s));
+	ev_invoke(s->loop, &s->shutdown.end, EV_PREPARE);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_DONE);
+	CHECK(!ev_is_active(&s->shutdown.grace_timer));
+	CHECK(!ev_is_active(&s->shutdown.end));
+	CHECK(!shutdown_over(s));
+	/* Over is over: no signal starts anything again. */
+	shutdown_interrupt(s);
+	shutdown_drain(s, "SIGTERM", HQ_EX_OK);
+	CHECK_EQ_INT(s->shutdown.phase, SUP_DONE);
+	test_sup_free(s);
+}
+
 static const struct hqtest tests[] = {
 	{ "fill_order_and_batch", test_fill_order_and_batch },
 	{ "fill_suspect_alone", test_fill_suspect_alone },
@@ -261,6 +375,9 @@ static const struct hqtest tests[] = {
 	{ "idle_due", test_idle_due },
 	{ "slot_states", test_slot_states },
 	{ "overdue", test_overdue },
+	{ "shutdown_drain", test_shutdown_drain },
+	{ "shutdown_kill", test_shutdown_kill },
+	{ "shutdown_done", test_shutdown_done },
 };
 
 HQTEST_MAIN(tests)
