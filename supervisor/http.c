@@ -412,7 +412,7 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 	if (s->shutdown.phase != SUP_RUNNING)
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: draining");
-	if (!s->ready_sent)
+	if (!s->notify.ready_sent)
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: starting (%d of %d workers up)", alive,
 		    s->nslots);
@@ -421,7 +421,7 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 		    "not ready: no worker is running");
 	/* Entries wait safely in pending/, but a pod that cannot apply
 	 * them should not be sent more work. */
-	report_sink(s->seg, &k);
+	report_sink(s->stats.seg, &k);
 	if (report_sink_down(&k, why, sizeof(why)))
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: %s", why);
@@ -461,17 +461,17 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (strcmp(url, "/metrics") == 0) {
 		http_refresh(h);
-		report_prometheus(&b, h->s->seg, NULL, now_wall_ns());
+		report_prometheus(&b, h->s->stats.seg, NULL, now_wall_ns());
 		return http_send_pbuf(c, MHD_HTTP_OK,
 		    "text/plain; version=0.0.4; charset=utf-8", &b);
 	}
 	if (strcmp(url, "/stats.json") == 0) {
 		http_refresh(h);
-		report_json(&b, h->s->seg, NULL, now_wall_ns());
+		report_json(&b, h->s->stats.seg, NULL, now_wall_ns());
 		return http_send_pbuf(c, MHD_HTTP_OK, "application/json", &b);
 	}
 	if (strcmp(url, "/healthz") == 0) {
-		bool ok = report_health(h->s->seg, now_mono_ns(), msg,
+		bool ok = report_health(h->s->stats.seg, now_mono_ns(), msg,
 		    sizeof(msg));
 
 		return http_text(c, ok ? MHD_HTTP_OK :

@@ -77,9 +77,9 @@ http_sse_render(struct http *h)
 	uint64_t		 now = now_mono_ns();
 
 	http_refresh(h);
-	report_totals(h->s->seg, &t);
+	report_totals(h->s->stats.seg, &t);
 	pbuf_printf(&b, "retry: 1000\ndata: ");
-	report_json(&b, h->s->seg, NULL, now_wall_ns());
+	report_json(&b, h->s->stats.seg, NULL, now_wall_ns());
 	/* Reopen the document ("...}\n") to add the window. */
 	while (b.len > 0 && b.data[b.len - 1] == '\n')
 		b.len--;

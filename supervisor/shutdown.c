@@ -47,7 +47,7 @@ shutdown_end_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	s->shutdown.phase = SUP_DONE;
 	ev_prepare_stop(loop, p);
 	ev_timer_stop(loop, &s->shutdown.grace_timer);
-	ev_timer_stop(loop, &s->tick_timer);
+	stats_tick_stop(s);
 	ev_break(loop, EVBREAK_ALL);
 }
 

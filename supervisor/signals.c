@@ -18,18 +18,18 @@ signals_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	switch (w->signum) {
 	case SIGTERM:
-		s = container_of(w, struct sup, sig_term);
+		s = container_of(w, struct sup, signals.sig_term);
 		shutdown_drain(s, "SIGTERM", HQ_EX_OK);
 		break;
 	case SIGINT:
-		s = container_of(w, struct sup, sig_int);
+		s = container_of(w, struct sup, signals.sig_int);
 		shutdown_interrupt(s);
 		break;
 	case SIGHUP:
 	case SIGUSR1:
 		s = w->signum == SIGHUP ?
-		    container_of(w, struct sup, sig_hup) :
-		    container_of(w, struct sup, sig_usr1);
+		    container_of(w, struct sup, signals.sig_hup) :
+		    container_of(w, struct sup, signals.sig_usr1);
 		if (s->cfg.log_file != NULL) {
 			struct hq_msg m = { .type = HQ_MSG_REOPEN };
 
@@ -48,19 +48,19 @@ signals_cb(struct ev_loop *loop, ev_signal *w, int revents)
 void
 signals_start(struct sup *s)
 {
-	ev_signal_init(&s->sig_term, signals_cb, SIGTERM);
-	ev_signal_init(&s->sig_int, signals_cb, SIGINT);
-	ev_signal_init(&s->sig_hup, signals_cb, SIGHUP);
-	ev_signal_init(&s->sig_usr1, signals_cb, SIGUSR1);
-	ev_signal_start(s->loop, &s->sig_term);
-	ev_signal_start(s->loop, &s->sig_int);
-	ev_signal_start(s->loop, &s->sig_hup);
-	ev_signal_start(s->loop, &s->sig_usr1);
+	ev_signal_init(&s->signals.sig_term, signals_cb, SIGTERM);
+	ev_signal_init(&s->signals.sig_int, signals_cb, SIGINT);
+	ev_signal_init(&s->signals.sig_hup, signals_cb, SIGHUP);
+	ev_signal_init(&s->signals.sig_usr1, signals_cb, SIGUSR1);
+	ev_signal_start(s->loop, &s->signals.sig_term);
+	ev_signal_start(s->loop, &s->signals.sig_int);
+	ev_signal_start(s->loop, &s->signals.sig_hup);
+	ev_signal_start(s->loop, &s->signals.sig_usr1);
 }
 
 void
 signals_stop(struct sup *s)
 {
-	ev_signal_stop(s->loop, &s->sig_hup);
-	ev_signal_stop(s->loop, &s->sig_usr1);
+	ev_signal_stop(s->loop, &s->signals.sig_hup);
+	ev_signal_stop(s->loop, &s->signals.sig_usr1);
 }

@@ -43,12 +43,12 @@ spawn_start(struct sup *s)
 	/* Resolved once: /proc/self/exe is hqd itself for the kernel, but
 	 * under valgrind only readlink() is redirected to the real program.
 	 * A binary replaced on disk since start reads " (deleted)". */
-	n = readlink("/proc/self/exe", s->exe, sizeof(s->exe) - 1);
+	n = readlink("/proc/self/exe", s->spawn.exe, sizeof(s->spawn.exe) - 1);
 	/* readlink(2) writes no NUL and at most the size it was given. */
-	s->exe[n > 0 ? n : 0] = '\0';
-	if (n <= 0 || n >= (ssize_t)sizeof(s->exe) - 1 ||
-	    strstr(s->exe, " (deleted)") != NULL)
-		snprintf(s->exe, sizeof(s->exe), "/proc/self/exe");
+	s->spawn.exe[n > 0 ? n : 0] = '\0';
+	if (n <= 0 || n >= (ssize_t)sizeof(s->spawn.exe) - 1 ||
+	    strstr(s->spawn.exe, " (deleted)") != NULL)
+		snprintf(s->spawn.exe, sizeof(s->spawn.exe), "/proc/self/exe");
 	for (i = 0; i < s->nslots; i++) {
 		ev_timer_init(&s->slots[i].respawn, spawn_respawn_cb, 0, 0);
 		spawn_slot(&s->slots[i]);
@@ -98,13 +98,13 @@ spawn_slot(struct wslot *w)
 		goto retry;
 	}
 	if (pid == 0)
-		spawn_exec(s->exe, sv[1], spec);
+		spawn_exec(s->spawn.exe, sv[1], spec);
 	close(sv[1]);
 	w->pid = pid;
 	workers_state(w, WSLOT_STARTING);
 	w->stop_sent = false;
 	w->spawned_ms = w->progress_ms = now_mono_ms();
-	SEG_SET(s->seg->slot[w->slot].spawned_ns, now_wall_ns());
+	SEG_SET(s->stats.seg->slot[w->slot].spawned_ns, now_wall_ns());
 	channel_open(&w->ch, s->loop, sv[0], dispatch_msg_cb,
 	    dispatch_close_cb);
 	ev_child_init(&w->child, spawn_reap_cb, pid, 0);

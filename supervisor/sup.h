@@ -63,6 +63,25 @@ enum sup_phase {
 
 struct sup;
 
+/*
+ * What one file owns is in a member named after it: only that file
+ * changes it, others may read it. main.c aside: before any part starts,
+ * it sets the descriptors to -1 and the idle clocks to the start. What
+ * several files share (the loop, the configuration, the tree, the index,
+ * the slots) is in struct sup itself.
+ */
+
+/* root.c's: the root directory, flocked, and ROOT/.hqd.lock. */
+struct sup_root {
+	int			 lockfd;	/* the root directory, locked */
+	int			 pidfd;		/* ROOT/.hqd.lock */
+	/* identities of lockfd and pidfd, which cannot change: the idle
+	 * tick compares without an fstat of its own */
+	dev_t			 lock_dev, pid_dev;
+	ino_t			 lock_ino, pid_ino;
+	bool			 lock_lost;	/* another hqd holds the root */
+};
+
 /* shutdown.c's */
 struct sup_shutdown {
 	enum sup_phase		 phase;
@@ -75,55 +94,80 @@ struct sup_shutdown {
 				    int exit_code);
 };
 
-struct sup {
-	struct ev_loop		*loop;
-	struct hq_config	 cfg;
-	struct queue		 q;
-	int			 lockfd;	/* the root directory, flocked */
-	int			 pidfd;		/* ROOT/.hqd.lock */
-	/* identities of lockfd and pidfd, which cannot change: the idle
-	 * tick compares without an fstat of its own */
-	dev_t			 lock_dev, pid_dev;
-	ino_t			 lock_ino, pid_ino;
-	bool			 lock_lost;	/* another hqd holds the root */
-	struct sup_shutdown	 shutdown;
+/* signals.c's */
+struct sup_signals {
+	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
+};
+
+/* watch.c's */
+struct sup_watch {
 	bool			 polling;	/* mode: polling, not inotify */
 	bool			 polling_asked;	/* USE_EVENT_LOOP=false */
 	int			 ifd;		/* inotify, -1 when off */
 	ino_t			 pending_ino;	/* the pending/ being watched */
 	ev_io			 inotify_io;
 	ev_timer		 rescan_timer;	/* maintenance / polling */
-	ev_timer		 tick_timer;	/* heartbeat, timeouts */
-	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
-	struct pindex		 idx;
+	struct fd_dirstamp	 pending_stamp;	/* pending/ when last read */
+};
+
+/* spawn.c's */
+struct sup_spawn {
 	char			 exe[4096];	/* our binary, for workers */
-	int			 notify_fd;	/* systemd, -1 when not asked */
-	struct sockaddr_un	 notify_addr;
-	socklen_t		 notify_len;
-	uint64_t		 watchdog_us;	/* 0: no watchdog */
-	bool			 ready_sent;
+};
+
+/* dispatch.c's */
+struct sup_dispatch {
 	struct pset		 badnames;	/* reported once each */
-	struct wslot		 slots[HQ_MAX_WORKERS];
-	int			 nslots;
-	uint64_t		 started_ms;
 	uint64_t		 last_event_ms;	/* last inotify/scan news */
 	uint64_t		 last_work_ms;	/* last WORK or DONE */
+};
+
+/* stats.c's: the segment (each of its fields has one writer, seg.h) and
+ * the tick. */
+struct sup_stats {
 	struct seg		*seg;		/* the stats segment, ours */
-	struct http		*http;		/* --http, NULL when off */
 	char			 seg_name[64];
+	ev_timer		 tick_timer;	/* heartbeat, timeouts */
+	unsigned		 ticks;
 	struct pbuf		 legacy;	/* stats.json as last written */
 	/* Files of the tick that could not be written (a full disk): said
 	 * once when it starts and once when it ends, not every tick. */
 	unsigned		 tick_write_failed;
 	struct fd_display	 heartbeat;	/* .heartbeat, kept open */
 	struct fd_dirstamp	 failed_stamp;	/* failed/ when last counted */
-	struct fd_dirstamp	 pending_stamp;	/* pending/ when last read */
-	unsigned		 ticks;
+};
+
+/* notify.c's */
+struct sup_notify {
+	int			 fd;		/* systemd, -1 when not asked */
+	struct sockaddr_un	 addr;
+	socklen_t		 len;
+	uint64_t		 watchdog_us;	/* 0: no watchdog */
+	bool			 ready_sent;
+};
+
+struct sup {
+	struct ev_loop		*loop;
+	struct hq_config	 cfg;
+	struct queue		 q;
+	struct pindex		 idx;		/* names known, names queued */
+	struct wslot		 slots[HQ_MAX_WORKERS];
+	int			 nslots;
+	uint64_t		 started_ms;
+	struct sup_root		 root;
+	struct sup_shutdown	 shutdown;
+	struct sup_signals	 signals;
+	struct sup_watch	 watch;
+	struct sup_spawn	 spawn;
+	struct sup_dispatch	 dispatch;
+	struct sup_stats	 stats;
+	struct sup_notify	 notify;
+	struct http		*http;		/* http.c's; NULL when off */
 };
 
 /* Supervisor counters live in the segment; hqd is their one writer. */
-#define SUP_ADD(s, f, n)	SEG_ADD((s)->seg->h.c.f, (n))
-#define SUP_GET(s, f)		SEG_GET((s)->seg->h.c.f)
+#define SUP_ADD(s, f, n)	SEG_ADD((s)->stats.seg->h.c.f, (n))
+#define SUP_GET(s, f)		SEG_GET((s)->stats.seg->h.c.f)
 
 /* workers.c */
 /* The slots (cfg.workers of them), empty, with their timeouts' timers. */
@@ -162,6 +206,10 @@ size_t	dispatch_fill(struct sup *, struct wslot *);
 /* A worker died: requeue its files and put its names back in the index. */
 void	dispatch_recover(struct wslot *);
 void	dispatch_note(struct sup *, const char *name);
+/* After a full read of pending/: bad names it did not see may be reported
+ * again. */
+void	dispatch_sweep(struct sup *);
+void	dispatch_free(struct sup *);
 
 /* watch.c */
 int	watch_start(struct sup *);
@@ -172,6 +220,8 @@ void	watch_rescan(struct sup *, const char *why);
 /* stats.c */
 /* Create and publish the segment, start the tick. 0, or -1 + err. */
 int	stats_start(struct sup *, char *err, size_t errlen);
+/* Stop the tick (shutting down is over). */
+void	stats_tick_stop(struct sup *);
 /* Unlink the segment and the heartbeat (clean exit only). */
 void	stats_stop(struct sup *);
 /* Mirror a slot's process and state into the segment. */
@@ -211,6 +261,8 @@ void	root_lock(struct sup *);
 /* Write ROOT/.hqd.lock again if it was removed (every rescan). 0, or -1
  * when an older hqd took it: the caller drains. */
 int	root_pidfile(struct sup *);
+/* Close the root's descriptors (at exit). */
+void	root_close(struct sup *);
 /* True when the root's path no longer names the directory we lock. */
 bool	root_gone(struct sup *);
 /* Refuse a root others may write (exits 78); with --group, share the tree

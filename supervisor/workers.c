@@ -119,7 +119,7 @@ workers_overdue(const struct wslot *w, uint64_t now_ms, uint64_t *wait_ms)
 	uint64_t		 last = w->progress_ms, alive;
 	uint64_t		 limit = (uint64_t)s->cfg.processing_timeout_ms;
 
-	alive = SEG_GET(s->seg->slot[w->slot].alive_mono_ns) / 1000000;
+	alive = SEG_GET(s->stats.seg->slot[w->slot].alive_mono_ns) / 1000000;
 	if (alive > last)
 		last = alive;
 	if (now_ms < last + limit) {

@@ -36,10 +36,10 @@ test_sup_new(int nslots)
 	s->cfg.batch_size = 4;
 	s->cfg.processing_timeout_ms = 60000;
 	s->cfg.workers = nslots;
-	if ((s->seg = calloc(1, sizeof(*s->seg))) == NULL)
+	if ((s->stats.seg = calloc(1, sizeof(*s->stats.seg))) == NULL)
 		abort();
 	s->loop = ev_loop_new(EVFLAG_AUTO);
-	s->ifd = s->notify_fd = -1;
+	s->watch.ifd = s->notify.fd = -1;
 	workers_init(s);
 	shutdown_init(s);
 	return s;
@@ -59,7 +59,7 @@ test_sup_free(struct sup *s)
 	ev_prepare_stop(s->loop, &s->shutdown.end);
 	pindex_free(&s->idx);
 	ev_loop_destroy(s->loop);
-	free(s->seg);
+	free(s->stats.seg);
 	free(s);
 }
 
@@ -166,14 +166,14 @@ test_idle_due(void)
 	uint64_t	 now = 100000;
 
 	s->cfg.idle_exit_ms = 1000;
-	s->last_work_ms = s->last_event_ms = now - 2000;
+	s->dispatch.last_work_ms = s->dispatch.last_event_ms = now - 2000;
 	s->slots[0].state = s->slots[1].state = WSLOT_IDLE;
 	CHECK(stats_idle_due(s, now));
 	/* Work or news within the idle time. */
-	CHECK(!stats_idle_due(s, s->last_work_ms + 999));
-	s->last_event_ms = now - 10;
+	CHECK(!stats_idle_due(s, s->dispatch.last_work_ms + 999));
+	s->dispatch.last_event_ms = now - 10;
 	CHECK(!stats_idle_due(s, now));
-	s->last_event_ms = now - 2000;
+	s->dispatch.last_event_ms = now - 2000;
 	/* A busy worker, a queued name, a drain, or no --idle-exit. */
 	s->slots[1].state = WSLOT_BUSY;
 	CHECK(!stats_idle_due(s, now));
@@ -198,7 +198,7 @@ test_slot_states(void)
 {
 	struct sup	*s = test_sup_new(1);
 	struct wslot	*w = &s->slots[0];
-	struct seg_slot	*sl = &s->seg->slot[0];
+	struct seg_slot	*sl = &s->stats.seg->slot[0];
 
 	w->pid = 4242;
 	w->gen = 7;
@@ -247,7 +247,7 @@ test_overdue(void)
 	CHECK(workers_overdue(w, 9000, &ms));
 	CHECK_EQ_INT(ms, 4000);
 	/* A stamp newer than the last message moves the deadline... */
-	SEG_SET(s->seg->slot[1].alive_mono_ns, 7500ULL * 1000000);
+	SEG_SET(s->stats.seg->slot[1].alive_mono_ns, 7500ULL * 1000000);
 	CHECK(!workers_overdue(w, 8000, &ms));
 	CHECK_EQ_INT(ms, 500);
 	CHECK(workers_overdue(w, 8500, &ms));
@@ -256,8 +256,8 @@ test_overdue(void)
 	w->progress_ms = 8400;
 	CHECK(!workers_overdue(w, 9000, &ms));
 	CHECK_EQ_INT(ms, 400);
-	SEG_SET(s->seg->slot[1].alive_mono_ns, 0);
-	SEG_SET(s->seg->slot[0].alive_mono_ns, 20000ULL * 1000000);
+	SEG_SET(s->stats.seg->slot[1].alive_mono_ns, 0);
+	SEG_SET(s->stats.seg->slot[0].alive_mono_ns, 20000ULL * 1000000);
 	CHECK(workers_overdue(w, 9400, &ms));
 	CHECK_EQ_INT(ms, 1000);
 	test_sup_free(s);
@@ -288,7 +288,7 @@ test_shutdown_drain(void)
 	CHECK_EQ_INT(s->shutdown.phase, SUP_DRAINING);
 	CHECK_EQ_INT(s->shutdown.exit_code, HQ_EX_TEMPFAIL);
 	CHECK_EQ_INT(s->idx.nheap, 0);
-	CHECK_EQ_INT(SEG_GET(s->seg->h.draining), 1);
+	CHECK_EQ_INT(SEG_GET(s->stats.seg->h.draining), 1);
 	CHECK(s->slots[0].stop_sent);
 	CHECK(!s->slots[1].stop_sent);
 	if (proto_read(sv[1], &scratch, &m) == 1) {
