@@ -3,9 +3,9 @@
  * (socketpair, fork, exec of ourselves), reap, respawn with backoff. Runs
  * in hqd only. Never opens entry files: worker/job.c does; recovery is
  * dispatch.c's. Above dispatch.c and watch.c (a death recovers the
- * worker's names and rescans pending/), which call only workers.c, the
- * slots: so calls go one way. A death while shutting down is not
- * reported: shutdown.c sees that no worker is left. */
+ * worker's names and rescans pending/), which reach the slots through
+ * workers.c and never call this file: so calls go one way. A death while
+ * shutting down is not reported: shutdown.c sees that no worker is left. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <signal.h>
