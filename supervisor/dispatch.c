@@ -90,7 +90,7 @@ dispatch_one(struct sup *s, struct wslot *w)
 	free(m.names);
 	HQ_FAULT("sup_after_dispatch");
 	workers_state(w, WSLOT_BUSY);
-	w->progress_ms = s->last_work_ms = now_mono_ms();
+	w->progress_ms = s->dispatch.last_work_ms = now_mono_ms();
 	SUP_ADD(s, dispatches, 1);
 	SUP_ADD(s, dispatched, w->ninhand);
 }
@@ -100,7 +100,7 @@ dispatch(struct sup *s)
 {
 	int	i;
 
-	if (s->phase == SUP_RUNNING)
+	if (s->shutdown.phase == SUP_RUNNING)
 		for (i = 0; i < s->nslots && pindex_peek(&s->idx) != NULL; i++)
 			if (s->slots[i].state == WSLOT_IDLE &&
 			    channel_is_open(&s->slots[i].ch))
@@ -148,7 +148,7 @@ dispatch_msg_cb(struct channel *ch, struct hq_msg *m)
 		w->progress_ms = now_mono_ms();
 		log_debug("worker %d: ready (pid %ld)", w->slot,
 		    (long)w->pid);
-		if (s->phase != SUP_RUNNING && !w->stop_sent)
+		if (s->shutdown.phase != SUP_RUNNING && !w->stop_sent)
 			workers_stop_all(s);
 		notify_ready(s);
 		dispatch(s);
@@ -168,7 +168,7 @@ dispatch_msg_cb(struct channel *ch, struct hq_msg *m)
 		w->backoff_ms = SUP_RESPAWN_MIN_MS;
 		dispatch_forget_inhand(w);
 		workers_state(w, WSLOT_IDLE);
-		w->progress_ms = s->last_work_ms = now_mono_ms();
+		w->progress_ms = s->dispatch.last_work_ms = now_mono_ms();
 		dispatch(s);
 		return;
 	default:
@@ -213,7 +213,7 @@ dispatch_recover(struct wslot *w)
 	for (i = 0; i < w->ninhand; i++) {
 		struct pitem *it = w->inhand[i];
 
-		if (s->phase != SUP_RUNNING) {
+		if (s->shutdown.phase != SUP_RUNNING) {
 			pindex_forget(&s->idx, it);
 			continue;
 		}
@@ -235,6 +235,18 @@ dispatch_recover(struct wslot *w)
 }
 
 void
+dispatch_sweep(struct sup *s)
+{
+	pset_sweep(&s->dispatch.badnames);
+}
+
+void
+dispatch_free(struct sup *s)
+{
+	pset_free(&s->dispatch.badnames);
+}
+
+void
 dispatch_note(struct sup *s, const char *name)
 {
 	struct pitem	*it;
@@ -242,7 +254,7 @@ dispatch_note(struct sup *s, const char *name)
 	if (queue_name_hidden(name))
 		return;
 	if (!queue_name_parse(name, NULL)) {
-		if ((it = pset_find(&s->badnames, name)) != NULL) {
+		if ((it = pset_find(&s->dispatch.badnames, name)) != NULL) {
 			it->seen = true;
 			return;
 		}
@@ -250,14 +262,14 @@ dispatch_note(struct sup *s, const char *name)
 		 * the names no longer seen). */
 		it = pitem_new_raw(name);
 		it->seen = true;
-		pset_add(&s->badnames, it);
+		pset_add(&s->dispatch.badnames, it);
 		SUP_ADD(s, bad_names, 1);
 		log_warnx("pending/%s: not an entry name ({1..10}_{SEQ}.json "
 		    "or .msgpack); left alone", name);
 		return;
 	}
 	if ((it = pindex_add(&s->idx, name)) != NULL) {
-		s->last_event_ms = now_mono_ms();
-		SEG_SET(s->seg->h.last_event_ns, it->seen_ns);
+		s->dispatch.last_event_ms = now_mono_ms();
+		SEG_SET(s->stats.seg->h.last_event_ns, it->seen_ns);
 	}
 }

@@ -44,6 +44,8 @@
 #include "supervisor/http.h"
 #include "supervisor/sup.h"
 
+static void	http_run(struct http *);
+
 /* The kernel's queue of connections not yet accepted. With more clients
  * than the table holds, those set aside reconnect and wait here; once it
  * is full the kernel drops new SYNs, a probe's too, and the client tries
@@ -61,20 +63,6 @@
 
 extern const unsigned char	hq_dashboard[];
 extern const size_t		hq_dashboard_len;
-
-/* Gauges as of now. The oldest-pending walk is O(queue): at most once a
- * second however many clients ask. */
-void
-http_refresh(struct http *h)
-{
-	uint64_t	now = now_mono_ms();
-
-	stats_gauges(h->s);
-	if (now - h->oldest_ms >= 1000) {
-		stats_oldest(h->s);
-		h->oldest_ms = now;
-	}
-}
 
 /* --- connections: the request deadline, eviction, per-address limit --- */
 
@@ -125,7 +113,7 @@ http_request_arm(struct http *h)
 	ev_timer_start(h->s->loop, &h->request_timer);
 }
 
-void
+static void
 http_conn_set(struct http_conn *hc, enum http_conn_state state)
 {
 	struct http	*h = hc->h;
@@ -368,7 +356,8 @@ http_accept_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_io_start(loop, &h->accept_io);
 }
 
-enum MHD_Result
+/* Queue r (with the headers every answer has) and drop our reference. */
+static enum MHD_Result
 http_send(struct MHD_Connection *c, unsigned status, const char *type,
     struct MHD_Response *r)
 {
@@ -398,7 +387,7 @@ http_send_pbuf(struct MHD_Connection *c, unsigned status, const char *type,
 	return http_send(c, status, type, r);
 }
 
-enum MHD_Result
+static enum MHD_Result __attribute__((format(printf, 3, 4)))
 http_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
 	struct pbuf	b = { 0 };
@@ -420,10 +409,10 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 	struct report_sink k;
 	char		 why[HQ_SEG_SINK_TEXT + 64];
 
-	if (s->phase != SUP_RUNNING)
+	if (s->shutdown.phase != SUP_RUNNING)
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: draining");
-	if (!s->ready_sent)
+	if (!s->notify.ready_sent)
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: starting (%d of %d workers up)", alive,
 		    s->nslots);
@@ -432,7 +421,7 @@ http_readyz(struct http *h, struct MHD_Connection *c)
 		    "not ready: no worker is running");
 	/* Entries wait safely in pending/, but a pod that cannot apply
 	 * them should not be sent more work. */
-	report_sink(s->seg, &k);
+	report_sink(s->stats.seg, &k);
 	if (report_sink_down(&k, why, sizeof(why)))
 		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not ready: %s", why);
@@ -472,17 +461,17 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (strcmp(url, "/metrics") == 0) {
 		http_refresh(h);
-		report_prometheus(&b, h->s->seg, NULL, now_wall_ns());
+		report_prometheus(&b, h->s->stats.seg, NULL, now_wall_ns());
 		return http_send_pbuf(c, MHD_HTTP_OK,
 		    "text/plain; version=0.0.4; charset=utf-8", &b);
 	}
 	if (strcmp(url, "/stats.json") == 0) {
 		http_refresh(h);
-		report_json(&b, h->s->seg, NULL, now_wall_ns());
+		report_json(&b, h->s->stats.seg, NULL, now_wall_ns());
 		return http_send_pbuf(c, MHD_HTTP_OK, "application/json", &b);
 	}
 	if (strcmp(url, "/healthz") == 0) {
-		bool ok = report_health(h->s->seg, now_mono_ns(), msg,
+		bool ok = report_health(h->s->stats.seg, now_mono_ns(), msg,
 		    sizeof(msg));
 
 		return http_text(c, ok ? MHD_HTTP_OK :
@@ -495,7 +484,17 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 			return http_send(c, MHD_HTTP_OK, "text/event-stream",
 			    mhd.MHD_create_response_from_buffer(0, NULL,
 			    MHD_RESPMEM_PERSISTENT));
-		return http_events(h, c, hc);
+		/* Streams hold their connection for good: half the table
+		 * stays for the probes and scrapes. */
+		if (h->nstreams >= HTTP_MAX_STREAMS)
+			return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "too many /events clients (%d): try again later",
+			    h->nstreams);
+		if (hc != NULL)
+			http_conn_set(hc, HTTP_CONN_STREAM);
+		if ((r = http_sse_open(h, c)) == NULL)
+			return MHD_NO;
+		return http_send(c, MHD_HTTP_OK, "text/event-stream", r);
 	}
 	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
 		r = mhd.MHD_create_response_from_buffer(hq_dashboard_len,
@@ -513,7 +512,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 }
 
 /* Let MHD do what is due, then wake again when it says. */
-void
+static void
 http_run(struct http *h)
 {
 	MHD_UNSIGNED_LONG_LONG	ms;
@@ -524,6 +523,19 @@ http_run(struct http *h)
 		ev_timer_set(&h->mhd_timer, (double)ms / 1000.0, 0.0);
 		ev_timer_start(h->s->loop, &h->mhd_timer);
 	}
+}
+
+/* Each second while /events streams are open: the next document, and the
+ * streams resumed, which in external mode move only in MHD_run. */
+static void
+http_sse_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct http	*h = container_of(t, struct http, sse_timer);
+
+	(void)loop;
+	(void)revents;
+	http_sse_tick(h);
+	http_run(h);
 }
 
 static void
@@ -664,7 +676,7 @@ http_start(struct sup *s, char *err, size_t errlen)
 	ev_io_init(&h->accept_io, http_accept_cb, h->lfd, EV_READ);
 	ev_io_start(s->loop, &h->accept_io);
 	ev_init(&h->mhd_timer, http_timer_cb);
-	http_sse_init(h);
+	ev_init(&h->sse_timer, http_sse_cb);
 	ev_init(&h->request_timer, http_request_cb);
 	ev_init(&h->accept_timer, http_accept_timer_cb);
 	s->http = h;

@@ -83,20 +83,16 @@ struct http {
 	char			 addr[128];	/* as bound, for the log */
 };
 
-void	http_run(struct http *);
-void	http_refresh(struct http *);
-void	http_conn_set(struct http_conn *, enum http_conn_state);
-/* Queue r (with the headers every answer has) and drop our reference. */
-enum MHD_Result	http_send(struct MHD_Connection *, unsigned status,
-		    const char *type, struct MHD_Response *r);
-enum MHD_Result	http_text(struct MHD_Connection *, unsigned status,
-		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* http_sse.c */
-void		http_sse_init(struct http *);
-/* GET /events on c (hc: its table entry, NULL when untracked). */
-enum MHD_Result	http_events(struct http *, struct MHD_Connection *c,
-		    struct http_conn *hc);
+/* http_sse.c (http.c calls it, never the reverse) */
+/* The supervisor's gauges as of now (the oldest-pending walk at most once
+ * a second), for every document the server renders. */
+void		http_refresh(struct http *);
+/* A stream for GET /events on c: its response, or NULL (no memory). The
+ * first stream renders a document at once and starts h->sse_timer. */
+struct MHD_Response *http_sse_open(struct http *, struct MHD_Connection *c);
+/* Each second while streams are open: the next document, streams whose
+ * client stopped reading cut, suspended ones resumed (then MHD_run). */
+void		http_sse_tick(struct http *);
 /* With h->stopping set: every stream ends at its next read. */
 void		http_sse_stop(struct http *);
 

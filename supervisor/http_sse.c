@@ -3,7 +3,10 @@
  * rendered document a second (reference-counted, rendered only while a
  * stream is open); a stream is suspended in MHD between documents and
  * resumed by the tick, and cut when its client stops reading. Runs in
- * hqd only, inside http.c's server. */
+ * hqd only, inside http.c's server, below it: http.c answers the request
+ * (the stream limit, the connection's state) and runs the timer, this
+ * file makes the streams and their documents and calls nothing of
+ * http.c's. http_refresh is here, as the documents need it too. */
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
@@ -42,6 +45,20 @@ struct sse {
 	bool			 suspended;
 };
 
+/* Gauges as of now. The oldest-pending walk is O(queue): at most once a
+ * second however many clients ask. */
+void
+http_refresh(struct http *h)
+{
+	uint64_t	now = now_mono_ms();
+
+	stats_gauges(h->s);
+	if (now - h->oldest_ms >= 1000) {
+		stats_oldest(h->s);
+		h->oldest_ms = now;
+	}
+}
+
 static void
 http_doc_unref(struct sse_doc *d)
 {
@@ -60,9 +77,9 @@ http_sse_render(struct http *h)
 	uint64_t		 now = now_mono_ns();
 
 	http_refresh(h);
-	report_totals(h->s->seg, &t);
+	report_totals(h->s->stats.seg, &t);
 	pbuf_printf(&b, "retry: 1000\ndata: ");
-	report_json(&b, h->s->seg, NULL, now_wall_ns());
+	report_json(&b, h->s->stats.seg, NULL, now_wall_ns());
 	/* Reopen the document ("...}\n") to add the window. */
 	while (b.len > 0 && b.data[b.len - 1] == '\n')
 		b.len--;
@@ -105,14 +122,11 @@ http_sse_lag(struct sse *st)
 	}
 }
 
-static void
-http_sse_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+void
+http_sse_tick(struct http *h)
 {
-	struct http	*h = container_of(t, struct http, sse_timer);
 	struct sse	*st;
 
-	(void)loop;
-	(void)revents;
 	http_sse_render(h);
 	for (st = h->streams; st != NULL; st = st->next) {
 		http_sse_lag(st);
@@ -121,8 +135,6 @@ http_sse_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			mhd.MHD_resume_connection(st->conn);
 		}
 	}
-	/* In external mode a resumed connection moves only in MHD_run. */
-	http_run(h);
 }
 
 /* MHD asks for body bytes when the client's socket has room: a stalled
@@ -182,19 +194,12 @@ http_sse_free(void *cls)
 	}
 }
 
-enum MHD_Result
-http_events(struct http *h, struct MHD_Connection *c, struct http_conn *hc)
+struct MHD_Response *
+http_sse_open(struct http *h, struct MHD_Connection *c)
 {
 	struct MHD_Response	*r;
 	struct sse		*st;
 
-	/* Streams hold their connection for good: half the table stays for
-	 * the probes and scrapes. */
-	if (h->nstreams >= HTTP_MAX_STREAMS)
-		return http_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many "
-		    "/events clients (%d): try again later", h->nstreams);
-	if (hc != NULL)
-		http_conn_set(hc, HTTP_CONN_STREAM);
 	st = xcalloc(1, sizeof(*st));
 	st->h = h;
 	st->conn = c;
@@ -214,16 +219,10 @@ http_events(struct http *h, struct MHD_Connection *c, struct http_conn *hc)
 	    http_sse_read, st, http_sse_free);
 	if (r == NULL) {
 		http_sse_free(st);
-		return MHD_NO;
+		return NULL;
 	}
 	mhd.MHD_add_response_header(r, "X-Accel-Buffering", "no");
-	return http_send(c, MHD_HTTP_OK, "text/event-stream", r);
-}
-
-void
-http_sse_init(struct http *h)
-{
-	ev_init(&h->sse_timer, http_sse_tick_cb);
+	return r;
 }
 
 void

@@ -237,13 +237,10 @@ main_free(struct sup *s)
 	notify_close(s);
 	watch_stop(s);
 	workers_free(s);
+	dispatch_free(s);
 	pindex_free(&s->idx);
-	pset_free(&s->badnames);
 	queue_close(&s->q);
-	if (s->pidfd != -1)
-		close(s->pidfd);
-	if (s->lockfd != -1)
-		close(s->lockfd);
+	root_close(s);
 	config_free(&s->cfg);
 	ev_loop_destroy(s->loop);
 }
@@ -261,7 +258,7 @@ main(int argc, char **argv)
 		worker_main(argv[2]);
 
 	memset(&s, 0, sizeof(s));
-	s.lockfd = s.pidfd = s.ifd = s.notify_fd = -1;
+	s.root.lockfd = s.root.pidfd = s.watch.ifd = s.notify.fd = -1;
 	log_init("hqd", LOG_LEVEL_INFO);
 	config_defaults(&s.cfg);
 	/* Every way out before the start frees what the options set (a
@@ -342,7 +339,8 @@ main(int argc, char **argv)
 		main_free(&s);
 		return HQ_EX_OSERR;
 	}
-	s.started_ms = s.last_event_ms = s.last_work_ms = now_mono_ms();
+	s.started_ms = s.dispatch.last_event_ms = s.dispatch.last_work_ms =
+	    now_mono_ms();
 
 	/* A previous hqd's claims go back first: nothing runs yet. */
 	if ((n = queue_requeue_all(&s.q)) == -1)
@@ -351,19 +349,26 @@ main(int argc, char **argv)
 		log_info("recovered %ld entries left in processing/", n);
 	SUP_ADD(&s, recovered, (uint64_t)n);
 
+	/* Before anything that may ask for the drain (a rescan, the tick),
+	 * and before a worker runs. */
+	shutdown_init(&s);
 	signals_start(&s);
 	workers_init(&s);
+	spawn_start(&s);
 	/* Watch before scanning, or a file landing in between waits for the
 	 * next rescan. */
 	watch_start(&s);
 	watch_rescan(&s, "start");
 	log_info("started: root %s, db %s, %d workers, %s, sync %s",
 	    s.q.root, s.cfg.db, s.cfg.workers,
-	    s.polling ? "polling" : "inotify",
+	    s.watch.polling ? "polling" : "inotify",
 	    s.cfg.sync_full ? "full" : "normal");
 	/* A first heartbeat now: monitors need not wait an interval. */
 	stats_tick(&s);
 	ev_run(s.loop, 0);
+	/* shutdown.c ended the loop: every worker is reaped. HUP and USR1
+	 * are not taken any more (TERM and INT still are, and ignored). */
+	signals_stop(&s);
 	http_stop(&s);
 
 	/* Every worker is reaped: one last connection, alone, folds the WAL
@@ -376,12 +381,12 @@ main(int argc, char **argv)
 	{
 		struct report_totals t;
 
-		report_totals(s.seg, &t);
+		report_totals(s.stats.seg, &t);
 		log_info("exit: %llu applied, %llu failed, %llu retried",
 		    (unsigned long long)t.applied,
 		    (unsigned long long)t.failed,
 		    (unsigned long long)t.retried);
 	}
 	main_free(&s);
-	return s.exit_code;
+	return s.shutdown.exit_code;
 }

@@ -94,11 +94,11 @@ root_lock(struct sup *s)
 		log_warnx("root %s is held by hqd pid %s", s->q.root, pid);
 		exit(HQ_EX_TEMPFAIL);
 	}
-	s->lockfd = fd;
+	s->root.lockfd = fd;
 	if (fstat(fd, &st) == -1)
 		fatal("%s", s->q.root);
-	s->lock_dev = st.st_dev;
-	s->lock_ino = st.st_ino;
+	s->root.lock_dev = st.st_dev;
+	s->root.lock_ino = st.st_ino;
 	root_pidfile(s);
 }
 
@@ -106,8 +106,9 @@ root_lock(struct sup *s)
  * logrotate) and for the refusal message where /proc/locks cannot tell.
  * It is flocked too: hqd before the root directory lock locked this file,
  * so an older hqd is kept out as well. Anyone may remove it; each rescan
- * writes it again. */
-void
+ * writes it again. -1 when an older hqd took the new one (the caller,
+ * watch.c, drains): root.c calls no other file. */
+int
 root_pidfile(struct sup *s)
 {
 	struct stat	 lst, fst;
@@ -117,43 +118,52 @@ root_pidfile(struct sup *s)
 
 	/* The file we hold cannot be freed, so its inode number names it
 	 * as long as it has a name: one fstatat a rescan. */
-	if (s->pidfd != -1 && fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst,
-	    AT_SYMLINK_NOFOLLOW) == 0 && s->pid_ino == fst.st_ino &&
-	    s->pid_dev == fst.st_dev)
-		return;
-	if (s->pidfd != -1)
+	if (s->root.pidfd != -1 && fstatat(s->q.rootfd, HQ_LOCK_FILE, &fst,
+	    AT_SYMLINK_NOFOLLOW) == 0 && s->root.pid_ino == fst.st_ino &&
+	    s->root.pid_dev == fst.st_dev)
+		return 0;
+	if (s->root.pidfd != -1)
 		log_warnx("%s/%s was removed: writing it again", s->q.root,
 		    HQ_LOCK_FILE);
 	if ((fd = openat(s->q.rootfd, HQ_LOCK_FILE, O_RDWR | O_CREAT |
 	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640)) == -1) {
 		log_warn("%s/%s", s->q.root, HQ_LOCK_FILE);
-		return;
+		return 0;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		root_pidfile_read(fd, buf, sizeof(buf));
 		close(fd);
 		log_warnx("root %s is held by an older hqd, pid %s (it locks "
 		    "%s only)", s->q.root, buf, HQ_LOCK_FILE);
-		if (s->pidfd == -1)
+		if (s->root.pidfd == -1)
 			exit(HQ_EX_TEMPFAIL);
 		/* We ran, lost our pid file, and an older hqd took the new
 		 * one: two must not apply; we leave (and leave stats.json
 		 * to it). */
-		s->exit_code = HQ_EX_TEMPFAIL;
-		s->lock_lost = true;
-		signals_drain(s, "root taken by an older hqd");
-		return;
+		s->root.lock_lost = true;
+		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_warn("write pid to %s/%s", s->q.root, HQ_LOCK_FILE);
-	if (s->pidfd != -1)
-		close(s->pidfd);
-	s->pidfd = fd;
+	if (s->root.pidfd != -1)
+		close(s->root.pidfd);
+	s->root.pidfd = fd;
 	if (fstat(fd, &lst) == 0) {
-		s->pid_dev = lst.st_dev;
-		s->pid_ino = lst.st_ino;
+		s->root.pid_dev = lst.st_dev;
+		s->root.pid_ino = lst.st_ino;
 	}
+	return 0;
+}
+
+void
+root_close(struct sup *s)
+{
+	if (s->root.pidfd != -1)
+		close(s->root.pidfd);
+	if (s->root.lockfd != -1)
+		close(s->root.lockfd);
+	s->root.pidfd = s->root.lockfd = -1;
 }
 
 /* The root we lock and serve is no longer what its path names: removed,
@@ -164,11 +174,11 @@ root_gone(struct sup *s)
 {
 	struct stat	cur;
 
-	if (s->lockfd == -1)
+	if (s->root.lockfd == -1)
 		return false;
 	if (stat(s->q.root, &cur) == -1)
 		return errno == ENOENT || errno == ENOTDIR;
-	return cur.st_dev != s->lock_dev || cur.st_ino != s->lock_ino;
+	return cur.st_dev != s->root.lock_dev || cur.st_ino != s->root.lock_ino;
 }
 
 /* Keep other users out: a world-writable root without the sticky bit

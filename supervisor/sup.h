@@ -53,76 +53,145 @@ struct wslot {
 	size_t			 ninhand, capinhand;
 };
 
+/* The shutdown phases, in order (shutdown.c changes them). */
 enum sup_phase {
 	SUP_RUNNING = 0,
 	SUP_DRAINING,		/* STOP sent; waiting for workers */
 	SUP_KILLING,		/* grace over or second INT: SIGKILL sent */
+	SUP_DONE,		/* no worker left: the loop ends */
 };
 
+struct sup;
 
-struct sup {
-	struct ev_loop		*loop;
-	struct hq_config	 cfg;
-	struct queue		 q;
-	int			 lockfd;	/* the root directory, flocked */
+/*
+ * What one file owns is in a member named after it: only that file
+ * changes it, others may read it. main.c aside: before any part starts,
+ * it sets the descriptors to -1 and the idle clocks to the start. What
+ * several files share (the loop, the configuration, the tree, the index,
+ * the slots) is in struct sup itself.
+ */
+
+/* root.c's: the root directory, flocked, and ROOT/.hqd.lock. */
+struct sup_root {
+	int			 lockfd;	/* the root directory, locked */
 	int			 pidfd;		/* ROOT/.hqd.lock */
 	/* identities of lockfd and pidfd, which cannot change: the idle
 	 * tick compares without an fstat of its own */
 	dev_t			 lock_dev, pid_dev;
 	ino_t			 lock_ino, pid_ino;
 	bool			 lock_lost;	/* another hqd holds the root */
+};
+
+/* shutdown.c's */
+struct sup_shutdown {
 	enum sup_phase		 phase;
-	int			 exit_code;
+	int			 exit_code;	/* hqd's, set by the drain */
+	ev_timer		 grace_timer;	/* draining -> killing */
+	ev_prepare		 end;		/* -> done, once draining */
+	/* How the files below shutdown.c (watch.c, stats.c) ask for the
+	 * drain: shutdown_drain, set by shutdown_init. */
+	void			(*drain)(struct sup *, const char *why,
+				    int exit_code);
+};
+
+/* signals.c's */
+struct sup_signals {
+	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
+};
+
+/* watch.c's */
+struct sup_watch {
 	bool			 polling;	/* mode: polling, not inotify */
 	bool			 polling_asked;	/* USE_EVENT_LOOP=false */
 	int			 ifd;		/* inotify, -1 when off */
 	ino_t			 pending_ino;	/* the pending/ being watched */
 	ev_io			 inotify_io;
 	ev_timer		 rescan_timer;	/* maintenance / polling */
-	ev_timer		 tick_timer;	/* heartbeat, timeouts */
-	ev_timer		 grace_timer;
-	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
-	struct pindex		 idx;
+	struct fd_dirstamp	 pending_stamp;	/* pending/ when last read */
+};
+
+/* spawn.c's */
+struct sup_spawn {
 	char			 exe[4096];	/* our binary, for workers */
-	int			 notify_fd;	/* systemd, -1 when not asked */
-	struct sockaddr_un	 notify_addr;
-	socklen_t		 notify_len;
-	uint64_t		 watchdog_us;	/* 0: no watchdog */
-	bool			 ready_sent;
+};
+
+/* dispatch.c's */
+struct sup_dispatch {
 	struct pset		 badnames;	/* reported once each */
-	struct wslot		 slots[HQ_MAX_WORKERS];
-	int			 nslots;
-	uint64_t		 started_ms;
 	uint64_t		 last_event_ms;	/* last inotify/scan news */
 	uint64_t		 last_work_ms;	/* last WORK or DONE */
+};
+
+/* stats.c's: the segment (each of its fields has one writer, seg.h) and
+ * the tick. */
+struct sup_stats {
 	struct seg		*seg;		/* the stats segment, ours */
-	struct http		*http;		/* --http, NULL when off */
 	char			 seg_name[64];
+	ev_timer		 tick_timer;	/* heartbeat, timeouts */
+	unsigned		 ticks;
 	struct pbuf		 legacy;	/* stats.json as last written */
 	/* Files of the tick that could not be written (a full disk): said
 	 * once when it starts and once when it ends, not every tick. */
 	unsigned		 tick_write_failed;
 	struct fd_display	 heartbeat;	/* .heartbeat, kept open */
 	struct fd_dirstamp	 failed_stamp;	/* failed/ when last counted */
-	struct fd_dirstamp	 pending_stamp;	/* pending/ when last read */
-	unsigned		 ticks;
+};
+
+/* notify.c's */
+struct sup_notify {
+	int			 fd;		/* systemd, -1 when not asked */
+	struct sockaddr_un	 addr;
+	socklen_t		 len;
+	uint64_t		 watchdog_us;	/* 0: no watchdog */
+	bool			 ready_sent;
+};
+
+struct sup {
+	struct ev_loop		*loop;
+	struct hq_config	 cfg;
+	struct queue		 q;
+	struct pindex		 idx;		/* names known, names queued */
+	struct wslot		 slots[HQ_MAX_WORKERS];
+	int			 nslots;
+	uint64_t		 started_ms;
+	struct sup_root		 root;
+	struct sup_shutdown	 shutdown;
+	struct sup_signals	 signals;
+	struct sup_watch	 watch;
+	struct sup_spawn	 spawn;
+	struct sup_dispatch	 dispatch;
+	struct sup_stats	 stats;
+	struct sup_notify	 notify;
+	struct http		*http;		/* http.c's; NULL when off */
 };
 
 /* Supervisor counters live in the segment; hqd is their one writer. */
-#define SUP_ADD(s, f, n)	SEG_ADD((s)->seg->h.c.f, (n))
-#define SUP_GET(s, f)		SEG_GET((s)->seg->h.c.f)
+#define SUP_ADD(s, f, n)	SEG_ADD((s)->stats.seg->h.c.f, (n))
+#define SUP_GET(s, f)		SEG_GET((s)->stats.seg->h.c.f)
 
 /* workers.c */
+/* The slots (cfg.workers of them), empty, with their timeouts' timers. */
 void	workers_init(struct sup *);
-/* Set a slot's state and mirror it (pid, gen, in hand) to the segment. */
+/* Set a slot's state: arm or stop its processing timeout, and mirror the
+ * slot (pid, gen, state, in hand) to the segment. */
 void	workers_state(struct wslot *, enum wslot_state);
-void	workers_spawn(struct wslot *);
 /* STOP to every worker (the drain). */
 void	workers_stop_all(struct sup *);
 void	workers_kill_all(struct sup *, int sig);
 int	workers_alive(const struct sup *);
+/* The processing timeout's decision for w at now_ms: overdue when neither
+ * a message nor the worker's stamp in its slot is more recent than the
+ * timeout. *wait_ms: the time left when not overdue (the timer's next
+ * delay), the time without a sign of life when overdue. */
+bool	workers_overdue(const struct wslot *, uint64_t now_ms,
+	    uint64_t *wait_ms);
 /* Free the slots' tables (at exit, every worker reaped). */
 void	workers_free(struct sup *);
+
+/* spawn.c */
+/* Spawn a worker in every slot (after workers_init), and again after each
+ * death while running. */
+void	spawn_start(struct sup *);
 
 /* dispatch.c */
 void	dispatch_msg_cb(struct channel *, struct hq_msg *);
@@ -137,6 +206,10 @@ size_t	dispatch_fill(struct sup *, struct wslot *);
 /* A worker died: requeue its files and put its names back in the index. */
 void	dispatch_recover(struct wslot *);
 void	dispatch_note(struct sup *, const char *name);
+/* After a full read of pending/: bad names it did not see may be reported
+ * again. */
+void	dispatch_sweep(struct sup *);
+void	dispatch_free(struct sup *);
 
 /* watch.c */
 int	watch_start(struct sup *);
@@ -147,6 +220,8 @@ void	watch_rescan(struct sup *, const char *why);
 /* stats.c */
 /* Create and publish the segment, start the tick. 0, or -1 + err. */
 int	stats_start(struct sup *, char *err, size_t errlen);
+/* Stop the tick (shutting down is over). */
+void	stats_tick_stop(struct sup *);
 /* Unlink the segment and the heartbeat (clean exit only). */
 void	stats_stop(struct sup *);
 /* Mirror a slot's process and state into the segment. */
@@ -183,19 +258,34 @@ void	notify_close(struct sup *);
 /* Take the root lock (then write the pid file); exits 75 when another hqd
  * holds it. */
 void	root_lock(struct sup *);
-/* Write ROOT/.hqd.lock again if it was removed (every rescan). */
-void	root_pidfile(struct sup *);
+/* Write ROOT/.hqd.lock again if it was removed (every rescan). 0, or -1
+ * when an older hqd took it: the caller drains. */
+int	root_pidfile(struct sup *);
+/* Close the root's descriptors (at exit). */
+void	root_close(struct sup *);
 /* True when the root's path no longer names the directory we lock. */
 bool	root_gone(struct sup *);
 /* Refuse a root others may write (exits 78); with --group, share the tree
  * with that group only. */
 void	root_trust(struct sup *);
 
+/* shutdown.c */
+/* Ready the phases (running) before anything may ask for the drain. */
+void	shutdown_init(struct sup *);
+/* running -> draining (TERM, INT, idle exit, the root lost), with hqd's
+ * exit code; nothing in another phase. */
+void	shutdown_drain(struct sup *, const char *why, int exit_code);
+/* draining -> killing (grace over, second INT); nothing in another phase. */
+void	shutdown_kill(struct sup *, const char *why);
+/* SIGINT: the first drains, the next kills. */
+void	shutdown_interrupt(struct sup *);
+/* Whether shutting down is over (draining or killing, no worker alive):
+ * then the loop ends (done). */
+bool	shutdown_over(const struct sup *);
+
 /* signals.c */
 void	signals_start(struct sup *);
-/* Begin the drain (TERM, INT, idle exit); idempotent. */
-void	signals_drain(struct sup *, const char *why);
-/* Called when a worker slot becomes empty during shutdown. */
-void	signals_check_done(struct sup *);
+/* Stop taking HUP and USR1 (the loop is over). */
+void	signals_stop(struct sup *);
 
 #endif

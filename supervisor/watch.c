@@ -25,17 +25,28 @@
 static void	watch_inotify_cb(struct ev_loop *, ev_io *, int);
 static void	watch_timer_cb(struct ev_loop *, ev_timer *, int);
 
+/* The pid file again if it was removed; an older hqd that took it means
+ * two would apply: drain (watch.c is below shutdown.c, so it asks through
+ * the pointer). */
+static void
+watch_pidfile(struct sup *s)
+{
+	if (root_pidfile(s) == -1)
+		s->shutdown.drain(s, "root taken by an older hqd",
+		    HQ_EX_TEMPFAIL);
+}
+
 static void
 watch_polling(struct sup *s, const char *why)
 {
-	if (!s->polling)
+	if (!s->watch.polling)
 		log_warnx("polling pending/ every %d ms: %s",
 		    (int)s->cfg.poll_interval_ms, why);
-	s->polling = true;
-	ev_timer_stop(s->loop, &s->rescan_timer);
-	ev_timer_set(&s->rescan_timer, s->cfg.poll_interval_ms / 1000.0,
+	s->watch.polling = true;
+	ev_timer_stop(s->loop, &s->watch.rescan_timer);
+	ev_timer_set(&s->watch.rescan_timer, s->cfg.poll_interval_ms / 1000.0,
 	    s->cfg.poll_interval_ms / 1000.0);
-	ev_timer_start(s->loop, &s->rescan_timer);
+	ev_timer_start(s->loop, &s->watch.rescan_timer);
 }
 
 static int
@@ -64,30 +75,30 @@ watch_inotify_open(struct sup *s)
 		close(fd);
 		return -1;
 	}
-	s->ifd = fd;
+	s->watch.ifd = fd;
 	if (stat(path, &st) == 0)
-		s->pending_ino = st.st_ino;
-	ev_io_init(&s->inotify_io, watch_inotify_cb, fd, EV_READ);
-	ev_io_start(s->loop, &s->inotify_io);
+		s->watch.pending_ino = st.st_ino;
+	ev_io_init(&s->watch.inotify_io, watch_inotify_cb, fd, EV_READ);
+	ev_io_start(s->loop, &s->watch.inotify_io);
 	return 0;
 }
 
 static void
 watch_inotify_close(struct sup *s)
 {
-	if (s->ifd == -1)
+	if (s->watch.ifd == -1)
 		return;
-	ev_io_stop(s->loop, &s->inotify_io);
-	close(s->ifd);
-	s->ifd = -1;
+	ev_io_stop(s->loop, &s->watch.inotify_io);
+	close(s->watch.ifd);
+	s->watch.ifd = -1;
 }
 
 int
 watch_start(struct sup *s)
 {
-	ev_timer_init(&s->rescan_timer, watch_timer_cb, 0, 0);
+	ev_timer_init(&s->watch.rescan_timer, watch_timer_cb, 0, 0);
 	if (!s->cfg.use_inotify) {
-		s->polling_asked = true;
+		s->watch.polling_asked = true;
 		watch_polling(s, "USE_EVENT_LOOP is false");
 		return 0;
 	}
@@ -104,12 +115,13 @@ watch_start(struct sup *s)
 		 * supervisor wakes once for both: with equal intervals
 		 * always, otherwise whenever one is a multiple of the
 		 * other. */
-		if (ev_is_active(&s->tick_timer))
-			first = ev_timer_remaining(s->loop, &s->tick_timer);
+		if (ev_is_active(&s->stats.tick_timer))
+			first = ev_timer_remaining(s->loop,
+			    &s->stats.tick_timer);
 		if (first <= 0 || first > ivl)
 			first = ivl;
-		ev_timer_set(&s->rescan_timer, first, ivl);
-		ev_timer_start(s->loop, &s->rescan_timer);
+		ev_timer_set(&s->watch.rescan_timer, first, ivl);
+		ev_timer_start(s->loop, &s->watch.rescan_timer);
 	}
 	return 0;
 }
@@ -118,7 +130,7 @@ void
 watch_stop(struct sup *s)
 {
 	watch_inotify_close(s);
-	ev_timer_stop(s->loop, &s->rescan_timer);
+	ev_timer_stop(s->loop, &s->watch.rescan_timer);
 }
 
 /* The watch is gone (pending/ removed or moved) or broken: rebuild it, up
@@ -146,7 +158,7 @@ static void
 watch_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct sup			*s = container_of(io, struct sup,
-					    inotify_io);
+					    watch.inotify_io);
 	char				 buf[65536]
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event	*ev;
@@ -157,7 +169,7 @@ watch_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 	(void)loop;
 	(void)revents;
 	for (;;) {
-		n = read(s->ifd, buf, sizeof(buf));
+		n = read(s->watch.ifd, buf, sizeof(buf));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -197,15 +209,14 @@ watch_rescan(struct sup *s, const char *why)
 	struct stat	 st;
 	int		 fd;
 
-	if (s->phase != SUP_RUNNING)
+	if (s->shutdown.phase != SUP_RUNNING)
 		return;
 	/* Checked first: rebuilding the tree inside a removed root fails,
 	 * and another hqd may rightly serve the new one. */
 	if (root_gone(s)) {
 		log_warnx("queue root %s was removed or replaced: draining "
 		    "(start hqd again to serve the new one)", s->q.root);
-		s->exit_code = HQ_EX_TEMPFAIL;
-		signals_drain(s, "root gone");
+		s->shutdown.drain(s, "root gone", HQ_EX_TEMPFAIL);
 		return;
 	}
 	SUP_ADD(s, rescans, 1);
@@ -216,11 +227,11 @@ watch_rescan(struct sup *s, const char *why)
 	 * open, nor when another folder takes its name: the scan checks. */
 	if (fd != -1 && fstat(fd, &st) == -1)
 		st.st_ino = 0;
-	if ((fd == -1 && errno == ENOENT) || (fd != -1 && s->ifd != -1 &&
-	    st.st_ino != s->pending_ino)) {
+	if ((fd == -1 && errno == ENOENT) || (fd != -1 && s->watch.ifd != -1 &&
+	    st.st_ino != s->watch.pending_ino)) {
 		if (fd != -1)
 			close(fd);
-		if (s->polling) {
+		if (s->watch.polling) {
 			log_warnx("%s/%s is gone: recreating it", s->q.root,
 			    HQ_DIR_PENDING);
 			if (queue_reopen(&s->q, 0750) == -1)
@@ -234,9 +245,9 @@ watch_rescan(struct sup *s, const char *why)
 	}
 	/* Stamped before the read: what changes during it moves the stamp. */
 	if (fd != -1 && st.st_ino != 0)
-		fd_dir_stamp(&s->pending_stamp, &st);
+		fd_dir_stamp(&s->watch.pending_stamp, &st);
 	else
-		s->pending_stamp.valid = 0;
+		s->watch.pending_stamp.valid = 0;
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		log_warn("rescan %s/%s", s->q.root, HQ_DIR_PENDING);
 		if (fd != -1)
@@ -251,16 +262,15 @@ watch_rescan(struct sup *s, const char *why)
 	closedir(d);
 	/* The pid file may have gone with the tree: write it again. (The
 	 * lock is on the root directory: it cannot go.) */
-	root_pidfile(s);
-	/* Bad names no longer present may be reported again later. */
-	pset_sweep(&s->badnames);
+	watch_pidfile(s);
+	dispatch_sweep(s);
 	dispatch(s);
 }
 
 static void
 watch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct sup	*s = container_of(t, struct sup, rescan_timer);
+	struct sup	*s = container_of(t, struct sup, watch.rescan_timer);
 	struct stat	 st;
 
 	(void)loop;
@@ -272,15 +282,15 @@ watch_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	 * pid file): one fstatat instead of a directory read a tick. A
 	 * forced rescan (overflow, watch restart, HUP) always reads.
 	 */
-	if (s->phase == SUP_RUNNING && !root_gone(s) &&
+	if (s->shutdown.phase == SUP_RUNNING && !root_gone(s) &&
 	    fstatat(s->q.rootfd, HQ_DIR_PENDING, &st, 0) == 0 &&
-	    (s->ifd == -1 || st.st_ino == s->pending_ino) &&
-	    fd_dir_unchanged(&s->pending_stamp, &st)) {
-		/* (no pset_sweep: bad names are marked by a read) */
+	    (s->watch.ifd == -1 || st.st_ino == s->watch.pending_ino) &&
+	    fd_dir_unchanged(&s->watch.pending_stamp, &st)) {
+		/* (no dispatch_sweep: bad names are marked by a read) */
 		SUP_ADD(s, rescans, 1);
-		root_pidfile(s);
+		watch_pidfile(s);
 		dispatch(s);
 		return;
 	}
-	watch_rescan(s, s->polling ? "poll" : "maintenance");
+	watch_rescan(s, s->watch.polling ? "poll" : "maintenance");
 }
