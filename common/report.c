@@ -357,7 +357,7 @@ report_json_hist(struct pbuf *o, const char *name, const struct seg_hist *h)
 	}
 	/* The mean to the nearest microsecond, halves up. */
 	mean = n ? sum / n + (sum % n >= n - sum % n) : 0;
-	pbuf_add(o, ",\"mean_ms\":", 11);
+	pbuf_add(o, ",\"mean_ms\":", sizeof(",\"mean_ms\":") - 1);
 	pbuf_milli(o, mean);
 	pbuf_add(o, "}", 1);
 }
@@ -405,7 +405,7 @@ report_json_sink(struct pbuf *o, const struct seg *sg)
 	    (unsigned long long)report_secs(k.error_ns));
 	pbuf_json_str(o, k.error);
 #define HQ_SINK_COUNTER(name, help) \
-	pbuf_printf(o, ",\"" #name "\":%llu", (unsigned long long)k.name);
+	report_kv(o, ",\"" #name "\":", k.name);
 #include "common/counters.def"
 #undef HQ_SINK_COUNTER
 	pbuf_printf(o, "}");
@@ -457,17 +457,20 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	pbuf_printf(o, ",\"db\":");
 	pbuf_json_str(o, h ? h->db : "");
 	report_json_sink(o, sg);
-	pbuf_printf(o, ",\"entries_applied\":%llu,\"entries_failed\":%llu,"
-	    "\"entries_retried\":%llu,\"entries_duplicate\":%llu,"
-	    "\"entries_repaired\":%llu,\"batches\":%llu,"
-	    "\"oldest_pending_age_seconds\":%llu,\"queue_depth\":{",
-	    (unsigned long long)t.applied, (unsigned long long)t.failed,
-	    (unsigned long long)t.retried, (unsigned long long)t.duplicates,
-	    (unsigned long long)t.repaired, (unsigned long long)t.batches,
-	    (unsigned long long)report_age_s(now_ns, v.oldest_pending_ns));
-	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
-		pbuf_printf(o, "%s\"%d\":%llu", p > 1 ? "," : "", p,
-		    (unsigned long long)v.depth[p]);
+	report_kv(o, ",\"entries_applied\":", t.applied);
+	report_kv(o, ",\"entries_failed\":", t.failed);
+	report_kv(o, ",\"entries_retried\":", t.retried);
+	report_kv(o, ",\"entries_duplicate\":", t.duplicates);
+	report_kv(o, ",\"entries_repaired\":", t.repaired);
+	report_kv(o, ",\"batches\":", t.batches);
+	report_kv(o, ",\"oldest_pending_age_seconds\":",
+	    report_age_s(now_ns, v.oldest_pending_ns));
+	pbuf_add(o, ",\"queue_depth\":{", sizeof(",\"queue_depth\":{") - 1);
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++) {
+		pbuf_add(o, ",\"" + (p == 1), 1 + (p > 1));
+		pbuf_u64(o, (uint64_t)p);
+		report_kv(o, "\":", v.depth[p]);
+	}
 	pbuf_printf(o, "},\"failed_count\":%llu,\"latency\":{",
 	    (unsigned long long)v.failed);
 	report_json_hist(o, "exec", &t.exec);
