@@ -37,18 +37,51 @@ void
 pbuf_printf(struct pbuf *b, const char *fmt, ...)
 {
 	va_list	ap;
+	size_t	room;
 	int	n;
 
+	/* Formatted once into the room left; a second time only when it did
+	 * not fit (the heartbeat is ~200 of these a tick). */
+	pbuf_reserve(b, 64);
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	pbuf_reserve(b, (size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= room) {
+		pbuf_reserve(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
+}
+
+void
+pbuf_u64(struct pbuf *b, uint64_t v)
+{
+	char	tmp[20], *p = tmp + sizeof(tmp);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	pbuf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
+pbuf_milli(struct pbuf *b, uint64_t n)
+{
+	char	frac[4] = { '.', 0, 0, 0 };
+	unsigned r = (unsigned)(n % 1000);
+
+	pbuf_u64(b, n / 1000);
+	frac[1] = (char)('0' + r / 100);
+	frac[2] = (char)('0' + r / 10 % 10);
+	frac[3] = (char)('0' + r % 10);
+	pbuf_add(b, frac, 4);
 }
 
 /*

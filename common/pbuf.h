@@ -5,6 +5,7 @@
 #define HQ_PBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct pbuf {
 	char	*data;
@@ -15,6 +16,10 @@ void	pbuf_reserve(struct pbuf *b, size_t more);
 void	pbuf_add(struct pbuf *b, const void *p, size_t len);
 void	pbuf_printf(struct pbuf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Append v in decimal; and n/1000 with three decimals (as "%.3f" prints
+ * it, exactly). Without printf: the heartbeat is mostly these. */
+void	pbuf_u64(struct pbuf *b, uint64_t v);
+void	pbuf_milli(struct pbuf *b, uint64_t n);
 /* Append s as a JSON string literal, quotes included; strict JSON: a
  * byte that is not UTF-8 becomes U+FFFD. For documents others parse. */
 void	pbuf_json_str(struct pbuf *b, const char *s);

@@ -327,19 +327,39 @@ report_age_s(uint64_t now_ns, uint64_t then_ns)
 	    (now_ns - then_ns) / 1000000000;
 }
 
+/* ,"key":v: the heartbeat is mostly these, so no printf. */
+static void
+report_kv(struct pbuf *o, const char *key, uint64_t v)
+{
+	pbuf_add(o, key, strlen(key));
+	pbuf_u64(o, v);
+}
+
 static void
 report_json_hist(struct pbuf *o, const char *name, const struct seg_hist *h)
 {
-	uint64_t	n = SEG_GET(h->count);
+	static const struct {
+		const char	*key;
+		double		 q;
+	} qs[] = {
+		{ ",\"p50_ms\":", 0.50 }, { ",\"p90_ms\":", 0.90 },
+		{ ",\"p99_ms\":", 0.99 }, { ",\"max_ms\":", 1.0 },
+	};
+	uint64_t	n = SEG_GET(h->count), sum = SEG_GET(h->sum_us), mean;
+	size_t		i;
 
-	pbuf_printf(o, "\"%s\":{\"count\":%llu,\"p50_ms\":%.3f,"
-	    "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f}",
-	    name, (unsigned long long)n,
-	    seg_hist_quantile(h, 0.50) / 1000.0,
-	    seg_hist_quantile(h, 0.90) / 1000.0,
-	    seg_hist_quantile(h, 0.99) / 1000.0,
-	    seg_hist_quantile(h, 1.0) / 1000.0,
-	    n ? (double)SEG_GET(h->sum_us) / (double)n / 1000.0 : 0.0);
+	pbuf_printf(o, "\"%s\":{", name);
+	report_kv(o, "\"count\":", n);
+	/* Microseconds shown as milliseconds with three decimals: exact. */
+	for (i = 0; i < nitems(qs); i++) {
+		pbuf_add(o, qs[i].key, strlen(qs[i].key));
+		pbuf_milli(o, seg_hist_quantile(h, qs[i].q));
+	}
+	/* The mean to the nearest microsecond, halves up. */
+	mean = n ? sum / n + (sum % n >= n - sum % n) : 0;
+	pbuf_add(o, ",\"mean_ms\":", sizeof(",\"mean_ms\":") - 1);
+	pbuf_milli(o, mean);
+	pbuf_add(o, "}", 1);
 }
 
 /*
@@ -385,7 +405,7 @@ report_json_sink(struct pbuf *o, const struct seg *sg)
 	    (unsigned long long)report_secs(k.error_ns));
 	pbuf_json_str(o, k.error);
 #define HQ_SINK_COUNTER(name, help) \
-	pbuf_printf(o, ",\"" #name "\":%llu", (unsigned long long)k.name);
+	report_kv(o, ",\"" #name "\":", k.name);
 #include "common/counters.def"
 #undef HQ_SINK_COUNTER
 	pbuf_printf(o, "}");
@@ -437,17 +457,20 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	pbuf_printf(o, ",\"db\":");
 	pbuf_json_str(o, h ? h->db : "");
 	report_json_sink(o, sg);
-	pbuf_printf(o, ",\"entries_applied\":%llu,\"entries_failed\":%llu,"
-	    "\"entries_retried\":%llu,\"entries_duplicate\":%llu,"
-	    "\"entries_repaired\":%llu,\"batches\":%llu,"
-	    "\"oldest_pending_age_seconds\":%llu,\"queue_depth\":{",
-	    (unsigned long long)t.applied, (unsigned long long)t.failed,
-	    (unsigned long long)t.retried, (unsigned long long)t.duplicates,
-	    (unsigned long long)t.repaired, (unsigned long long)t.batches,
-	    (unsigned long long)report_age_s(now_ns, v.oldest_pending_ns));
-	for (p = 1; p <= HQ_SEG_PRIORITIES; p++)
-		pbuf_printf(o, "%s\"%d\":%llu", p > 1 ? "," : "", p,
-		    (unsigned long long)v.depth[p]);
+	report_kv(o, ",\"entries_applied\":", t.applied);
+	report_kv(o, ",\"entries_failed\":", t.failed);
+	report_kv(o, ",\"entries_retried\":", t.retried);
+	report_kv(o, ",\"entries_duplicate\":", t.duplicates);
+	report_kv(o, ",\"entries_repaired\":", t.repaired);
+	report_kv(o, ",\"batches\":", t.batches);
+	report_kv(o, ",\"oldest_pending_age_seconds\":",
+	    report_age_s(now_ns, v.oldest_pending_ns));
+	pbuf_add(o, ",\"queue_depth\":{", sizeof(",\"queue_depth\":{") - 1);
+	for (p = 1; p <= HQ_SEG_PRIORITIES; p++) {
+		pbuf_add(o, ",\"" + (p == 1), 1 + (p > 1));
+		pbuf_u64(o, (uint64_t)p);
+		report_kv(o, "\":", v.depth[p]);
+	}
 	pbuf_printf(o, "},\"failed_count\":%llu,\"latency\":{",
 	    (unsigned long long)v.failed);
 	report_json_hist(o, "exec", &t.exec);
@@ -456,8 +479,8 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	pbuf_printf(o, "},\"supervisor\":{");
 	p = 0;
 #define HQ_SUP_COUNTER(name, help) \
-	pbuf_printf(o, "%s\"" #name "\":%llu", p++ ? "," : "", \
-	    h ? (unsigned long long)SEG_GET(h->c.name) : 0ULL);
+	report_kv(o, p++ ? ",\"" #name "\":" : "\"" #name "\":", \
+	    h ? SEG_GET(h->c.name) : 0);
 #include "common/counters.def"
 #undef HQ_SUP_COUNTER
 	pbuf_printf(o, "},\"workers\":[");
@@ -482,8 +505,7 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 		    SEG_GET(sl->wait_since_ns)) : 0),
 		    (unsigned long long)SEG_GET(sl->wait_pid));
 #define HQ_SLOT_COUNTER(name, prom, help) \
-		pbuf_printf(o, ",\"entries_" #name "\":%llu", \
-		    (unsigned long long)SEG_GET(sl->c.name));
+		report_kv(o, ",\"entries_" #name "\":", SEG_GET(sl->c.name));
 #include "common/counters.def"
 #undef HQ_SLOT_COUNTER
 		pbuf_printf(o, "}");

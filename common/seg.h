@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* seg.h: the shared-memory stats segment (docs/stats.md). hqd creates it,
  * each worker writes its own slot, hqctl and hqd's HTTP server (in the
- * supervisor's loop) read it without locks. Every field has one writer. Counters are relaxed atomics;
+ * supervisor's loop) read it without locks. Every field has one writer
+ * but the workers' write turn (a wake-up word). Counters are relaxed atomics;
  * the header's ready flag is stored last with release and read with
  * acquire. Gauges are stored whole by their one writer, never incremented
  * by two processes, so a dying worker cannot make them drift.
@@ -18,7 +19,7 @@
 #include "common/hq.h"
 
 #define HQ_SEG_MAGIC		0x3147455351480000ULL	/* "\0\0HQSEG1" */
-#define HQ_SEG_VERSION		4
+#define HQ_SEG_VERSION		5
 #define HQ_SEG_SLOTS		HQ_MAX_WORKERS
 #define HQ_SEG_PRIORITIES	10
 #define HQ_SEG_PATH		256
@@ -145,6 +146,13 @@ struct seg_header {
 	seg_u64			failed_entries;	/* in failed/ at the last tick */
 	seg_u64			depth[HQ_SEG_PRIORITIES + 1];	/* by priority */
 	struct seg_counters_sup	c;
+	/* The workers' write turn, on a line of its own: a worker that ends
+	 * a transaction on the database file bumps turn and, when some wait,
+	 * wakes them (a futex on turn), so a worker waiting for the write
+	 * lock tries again the moment it is free, not at its next poll
+	 * (worker/sqlapply.c). Written by the workers; hqd only zeroes it. */
+	_Atomic uint32_t	writer_turn __attribute__((aligned(64)));
+	_Atomic uint32_t	writer_waiters;
 } __attribute__((aligned(64)));
 
 struct seg {

@@ -3,9 +3,13 @@
  * entry files (job.c does). Every statement hq itself runs is prepared once
  * per connection; entry statements that repeat come from a small cache. */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,11 +65,48 @@ sqlapply_progress_cb(void *arg)
 	return 1;
 }
 
+/* Sleep up to us, or until another worker ends its transaction (the
+ * write turn moves on from what this one saw when it asked for the
+ * lock). Other writers of the file (the old library's direct path, a
+ * sqlite3 shell) wake no one: for them the sleep is the poll. */
+static void
+sqlapply_sleep(struct sqlapply *s, useconds_t us)
+{
+	struct timespec	ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+
+	if (s->turn == NULL) {
+		usleep(us);
+		return;
+	}
+	/* The waiter count before the futex's own check of the turn, and
+	 * the turn before the count on the waker's side: one of the two
+	 * sees the other, so no wake-up is lost. */
+	atomic_fetch_add(s->turn_waiters, 1);
+	syscall(SYS_futex, s->turn, FUTEX_WAIT, s->turn_seen, &ts, NULL, 0);
+	atomic_fetch_sub(s->turn_waiters, 1);
+	s->turn_seen = atomic_load(s->turn);
+}
+
+/* A transaction on the file ended (committed or rolled back): the write
+ * lock is free, wake the workers waiting for it. A system call only
+ * when one waits. */
+static void
+sqlapply_turn(struct sqlapply *s)
+{
+	if (s->turn == NULL)
+		return;
+	atomic_fetch_add(s->turn, 1);
+	if (atomic_load(s->turn_waiters) > 0)
+		syscall(SYS_futex, s->turn, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 /* SQLite's own busy handler sleeps in steps of up to 100 ms; a worker
  * waiting for the other one's commit (a few ms) would lose most of the
- * time it sleeps. Poll fast, back off to 2 ms, and to 20 ms once the wait
- * is long (a lock held for seconds: the holder is busy, not committing);
- * give up at the timeout, so the worker can look at its channel. */
+ * time it sleeps. Sleep short, back off to 2 ms, and to 20 ms once the
+ * wait is long (a lock held for seconds: the holder is busy, not
+ * committing), each sleep cut short when another worker ends its
+ * transaction; give up at the timeout, so the worker can look at its
+ * channel. */
 static int
 sqlapply_busy_cb(void *arg, int count)
 {
@@ -82,7 +123,7 @@ sqlapply_busy_cb(void *arg, int count)
 	us = count < 5 ? 50u << count : count < 500 ? 2000 : 20000;
 	if (now + us > s->busy_deadline_us)
 		us = (useconds_t)(s->busy_deadline_us - now);
-	usleep(us);
+	sqlapply_sleep(s, us);
 	return 1;
 }
 
@@ -314,6 +355,8 @@ sqlapply_begin(struct sqlapply *s, char *err, size_t errlen)
 	int	rc;
 
 	s->txn_lost = false;
+	if (s->turn != NULL)
+		s->turn_seen = atomic_load(s->turn);
 	if ((rc = sqlapply_run(s->st_begin)) != SQLITE_OK) {
 		sqlapply_err(s, rc, "begin", err, errlen);
 		return SQLAPPLY_TEMP;
@@ -331,14 +374,17 @@ sqlapply_commit(struct sqlapply *s, char *err, size_t errlen)
 		sqlapply_rollback(s);
 		return SQLAPPLY_TEMP;
 	}
+	sqlapply_turn(s);
 	return SQLAPPLY_OK;
 }
 
 void
 sqlapply_rollback(struct sqlapply *s)
 {
-	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
+	if (s->db != NULL && !sqlite3_get_autocommit(s->db)) {
 		sqlapply_run(s->st_rollback);
+		sqlapply_turn(s);
+	}
 }
 
 static uint32_t

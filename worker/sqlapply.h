@@ -64,6 +64,10 @@ struct sqlapply {
 	int		 last_rc;	/* SQLite code of the last TEMP/PERM */
 	int		 last_errno;	/* errno behind it (ENOSPC...) or 0 */
 	uint64_t	 busy_deadline_us;
+	/* The workers' write turn in the stats segment (NULL: poll only).
+	 * turn_seen is its value when this worker last asked for the lock. */
+	_Atomic uint32_t *turn, *turn_waiters;
+	uint32_t	 turn_seen;
 	sqlite3_stmt	*st_begin, *st_commit, *st_rollback;
 	sqlite3_stmt	*st_savepoint, *st_release, *st_rollback_to;
 	sqlite3_stmt	*st_ledger;

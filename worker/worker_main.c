@@ -107,6 +107,8 @@ worker_configure(struct worker *w)
 	    (int64_t)w->cfg.memory_limit_mib << 20);
 	w->sa.on_wait = job_on_wait;
 	w->sa.on_wait_arg = w;
+	w->sa.turn = &w->seg->h.writer_turn;
+	w->sa.turn_waiters = &w->seg->h.writer_waiters;
 	if (dqsink_is_uri(w->cfg.db)) {
 		if (dqsink_init(&w->sink, &w->dq, w->cfg.db,
 		    w->cfg.ledger_days, w->cfg.statement_timeout_ms, err,

@@ -89,11 +89,11 @@ seg() {
 		close($o) or die;' "$T/live.bin" "$name" "$1" "$SIZE"
 }
 
-# The layout constants the recipes rely on: magic, version 4, ready at 568.
+# The layout constants the recipes rely on: magic, version 5, ready at 568.
 perl -e '
 	open(my $f, "<:raw", $ARGV[0]) or die; my $b = do { local $/; <$f> };
 	die "magic\n" unless substr($b, 0, 8) eq pack("Q<", 0x3147455351480000);
-	die "version\n" unless unpack("V", substr($b, 8, 4)) == 4;
+	die "version\n" unless unpack("V", substr($b, 8, 4)) == 5;
 	die "total_size\n" unless unpack("Q<", substr($b, 24, 8)) == length($b);
 	die "ready\n" unless unpack("V", substr($b, 568, 4)) == 1;
 	die "root\n" unless substr($b, 56, 256) =~ /^\Q$ARGV[1]\E\0/;' \
@@ -152,7 +152,7 @@ check() {
 	note "$name: $(cat "$T/out")"
 }
 
-V=4	# this build's layout version (checked above)
+V=5	# this build's layout version (checked above)
 seg random
 check "$P-random" 65 'not an hq stats segment \(bad magic\)'
 seg random100
@@ -161,8 +161,8 @@ seg zeros
 check "$P-zeros" 65 'not an hq stats segment \(bad magic\)'
 seg version0
 check "$P-version0" 65 "segment layout version 0, this hqctl reads version $V.*"
-seg version5
-check "$P-version5" 65 "segment layout version 5, this hqctl reads version $V.*"
+seg version$((V + 1))
+check "$P-version$((V + 1))" 65 "segment layout version $((V + 1)), this hqctl reads version $V.*"
 seg old-layout
 check "$P-old-layout" 65 "segment layout version 0, this hqctl reads version $V.*"
 seg head1000

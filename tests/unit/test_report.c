@@ -1638,6 +1638,87 @@ test_legacy(void)
 	free(sg);
 }
 
+
+/* The heartbeat's numbers are formatted without printf: the same text as
+ * printf's, for every value a counter or a histogram can hold. */
+static void
+test_json_numbers(void)
+{
+	static const uint64_t vs[] = { 0, 1, 9, 10, 99, 100, 999, 1000, 1001,
+	    4095, 123456789, 1000000000000ULL, 9007199254740992ULL,
+	    UINT64_MAX - 1, UINT64_MAX };
+	struct pbuf	b = { 0 };
+	char		want[64];
+	uint64_t	x = 0x9e3779b97f4a7c15ULL;
+	size_t		i;
+
+	for (i = 0; i < nitems(vs) + 1000; i++) {
+		uint64_t v = i < nitems(vs) ? vs[i] : (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> (i % 64);
+
+		b.len = 0;
+		pbuf_u64(&b, v);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+		CHECK_EQ_STR(b.data, want);
+		b.len = 0;
+		pbuf_milli(&b, v);
+		snprintf(want, sizeof(want), "%llu.%03llu",
+		    (unsigned long long)(v / 1000),
+		    (unsigned long long)(v % 1000));
+		CHECK_EQ_STR(b.data, want);
+		/* exact where a double holds the value */
+		if (v < (1ULL << 53)) {
+			snprintf(want, sizeof(want), "%.3f", (double)v / 1000.0);
+			CHECK_EQ_STR(b.data, want);
+		}
+	}
+	/* pbuf_printf: past the room it reserves, and at its edge */
+	for (i = 0; i < 300; i++) {
+		size_t before;
+
+		b.len = 0;
+		pbuf_printf(&b, "%*s", (int)i, "");
+		before = b.len;
+		pbuf_printf(&b, "%s-%zu", "x", i);
+		snprintf(want, sizeof(want), "x-%zu", i);
+		CHECK_EQ_INT(before, i);
+		CHECK_EQ_STR(b.data + before, want);
+	}
+	pbuf_free(&b);
+}
+
+/* A histogram's mean is rounded to the microsecond, halves up; its
+ * quantiles are bucket bounds shown exactly. */
+static void
+test_json_hist_mean(void)
+{
+	struct seg	*sg = calloc(1, sizeof(*sg));
+	struct pbuf	 o = { 0 };
+	struct tj	*doc;
+	const struct tj	*x;
+	char		 err[128];
+
+	REQUIRE(sg != NULL);
+	sg->h.nworkers = 1;
+	SEG_SET(sg->slot[0].pid, 100);
+	seg_hist_add(&sg->slot[0].lat_exec, 1);
+	seg_hist_add(&sg->slot[0].lat_exec, 2);	/* mean 1.5 us: 2 us */
+	seg_hist_add(&sg->slot[0].lat_commit, 1000);
+	seg_hist_add(&sg->slot[0].lat_commit, 1001);
+	seg_hist_add(&sg->slot[0].lat_commit, 1001);	/* 1000.67: 1001 */
+	report_json(&o, sg, NULL, NOW_NS);
+	CHECK(strstr(o.data, "\"mean_ms\":0.002}") != NULL);
+	CHECK(strstr(o.data, "\"mean_ms\":1.001}") != NULL);
+	doc = tj_parse(o.data, o.len, err, sizeof(err));
+	REQUIRE(doc != NULL);
+	x = tj_get(tj_get(tj_get(doc, "latency"), "exec"), "max_ms");
+	CHECK(x != NULL && x->type == TJ_REAL &&
+	    fabs(x->d * 1000.0 - (double)seg_hist_upper_us(
+	    seg_hist_bucket(2))) < 1e-6);
+	tj_free(doc);
+	pbuf_free(&o);
+	free(sg);
+}
+
 static const struct hqtest tests[] = {
 	{ "window", test_window },
 	{ "health", test_health },
@@ -1656,6 +1737,8 @@ static const struct hqtest tests[] = {
 	{ "table", test_table },
 	{ "count_dirs", test_count_dirs },
 	{ "legacy", test_legacy },
+	{ "json_numbers", test_json_numbers },
+	{ "json_hist_mean", test_json_hist_mean },
 };
 
 HQTEST_MAIN(tests)

@@ -12,9 +12,11 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1386,6 +1388,88 @@ test_guard(void)
 	sqlapply_close(&g);
 }
 
+
+/* The workers' write turn: a worker that ends a transaction bumps it and
+ * wakes the ones asleep waiting for the lock (counted in waiters while
+ * they sleep). A holder in a forked process waits until this process is
+ * asleep on the turn, then commits; this process's BEGIN then goes
+ * through, with the turn moved on and nobody counted asleep. */
+static int
+test_turn_holder(_Atomic uint32_t *sh, int ack)
+{
+	struct sqlapply	a;
+	char		err[ERRLEN];
+	uint64_t	deadline;
+	struct entry	e = test_sql_entry("INSERT INTO t VALUES (200, 'a')",
+			    NULL, 0);
+
+	if (!test_sql_open(&a, 5000))
+		return 20;
+	a.turn = &sh[0];
+	a.turn_waiters = &sh[1];
+	if (sqlapply_begin(&a, err, sizeof(err)) != SQLAPPLY_OK ||
+	    sqlapply_entry(&a, "holder", &e, err, sizeof(err)) != SQLAPPLY_OK)
+		return 21;
+	if (write(ack, "L", 1) != 1)
+		return 22;
+	deadline = now_mono_ms() + 10000;
+	while (atomic_load(&sh[1]) == 0)
+		if (now_mono_ms() > deadline)
+			return 23;	/* the waiter never slept on the turn */
+	if (sqlapply_commit(&a, err, sizeof(err)) != SQLAPPLY_OK)
+		return 24;
+	test_sql_close(&a);
+	return 0;
+}
+
+static void
+test_turn_wake(void)
+{
+	_Atomic uint32_t *sh;
+	struct sqlapply	 s;
+	char		 err[ERRLEN] = "", c;
+	pid_t		 pid;
+	int		 ack[2], status;
+
+	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	REQUIRE(sh != MAP_FAILED);
+	/* Opened first (its start-up writes must not wait for the holder);
+	 * the child never touches this connection and leaves by _exit. */
+	REQUIRE(test_sql_open(&s, 10000));
+	s.turn = &sh[0];
+	s.turn_waiters = &sh[1];
+	REQUIRE(pipe(ack) == 0);
+	REQUIRE((pid = fork()) != -1);
+	if (pid == 0) {
+		close(ack[0]);
+		_exit(test_turn_holder(sh, ack[1]));
+	}
+	close(ack[1]);
+	REQUIRE(read(ack[0], &c, 1) == 1 && c == 'L');
+	CHECK_EQ_INT(sqlapply_begin(&s, err, sizeof(err)), SQLAPPLY_OK);
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ_INT(atomic_load(&sh[0]), 1);	/* the holder's commit */
+	CHECK_EQ_INT(atomic_load(&sh[1]), 0);
+	CHECK_EQ_INT(s.turn_seen, 1);
+	APPLY(&s, "waiter", "INSERT INTO t VALUES (201, 'b')", SQLAPPLY_OK,
+	    err);
+	CHECK_EQ_INT(sqlapply_commit(&s, err, sizeof(err)), SQLAPPLY_OK);
+	CHECK_EQ_INT(atomic_load(&sh[0]), 2);
+	/* A rollback frees the lock too. */
+	CHECK_EQ_INT(sqlapply_begin(&s, err, sizeof(err)), SQLAPPLY_OK);
+	sqlapply_rollback(&s);
+	CHECK_EQ_INT(atomic_load(&sh[0]), 3);
+	/* Nothing open: no turn. */
+	sqlapply_rollback(&s);
+	CHECK_EQ_INT(atomic_load(&sh[0]), 3);
+	CHECK_EQ_INT(test_sql_count("a IN (200, 201)"), 2);
+	close(ack[0]);
+	test_sql_close(&s);
+	munmap((void *)(uintptr_t)sh, 4096);
+}
+
 static const struct hqtest tests[] = {
 	{ "commit_applies", test_commit_applies },
 	{ "dup", test_dup },
@@ -1401,6 +1485,7 @@ static const struct hqtest tests[] = {
 	{ "pragma_allowed", test_pragma_allowed },
 	{ "params", test_params },
 	{ "busy_temp", test_busy_temp },
+	{ "turn_wake", test_turn_wake },
 	{ "cache", test_cache },
 	{ "cache_churn", test_cache_churn },
 	{ "open_fails", test_open_fails },
