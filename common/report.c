@@ -467,7 +467,9 @@ report_json(struct pbuf *o, const struct seg *sg, const struct report_dirs *d,
 	    report_age_s(now_ns, v.oldest_pending_ns));
 	pbuf_add(o, ",\"queue_depth\":{", sizeof(",\"queue_depth\":{") - 1);
 	for (p = 1; p <= HQ_SEG_PRIORITIES; p++) {
-		pbuf_add(o, ",\"" + (p == 1), 1 + (p > 1));
+		if (p > 1)
+			pbuf_add(o, ",", 1);
+		pbuf_add(o, "\"", 1);
 		pbuf_u64(o, (uint64_t)p);
 		report_kv(o, "\":", v.depth[p]);
 	}
