@@ -69,4 +69,17 @@ int	hq_enqueue_many(const char *root, const struct hq_enqueue *e,
 	    size_t n, char *names, size_t namelen, size_t *done, char *err,
 	    size_t errlen);
 
+/*
+ * A priority given as text: 0 with *prio set, or -1 when it is not an
+ * integer in 1..10. With lenient (the old library queued anything) an
+ * integer out of range is kept for hq_enqueue() to clamp, and what is
+ * not an integer becomes 5: returns 1 then, for a warning.
+ */
+int	hq_enqueue_priority(const char *arg, bool lenient, int *prio);
+/* hqctl's exit status for hq_enqueue()'s errno (64-78, never 1). */
+int	hq_enqueue_status(int errnum);
+/* A lenient enqueue's warnings on stderr: a priority that was not an
+ * integer (badprio, or NULL), and the notes hq_enqueue() left in err. */
+void	hq_enqueue_warn(const char *name, const char *badprio,
+	    const char *notes);
 #endif

@@ -385,35 +385,6 @@ hqctl_read_stdin(void)
 }
 
 /*
- * --priority's value into *prio: 0, or -1 when it is not an integer in
- * 1..10. Lenient (the old library queued anything), an integer out of
- * range is left to hq_enqueue() to clamp and say so, and what is not an
- * integer becomes the default, 5: returns 1 then, for a warning.
- */
-static int
-hqctl_priority(const char *arg, bool lenient, int *prio)
-{
-	char	*end;
-	long	 l;
-
-	errno = 0;
-	l = strtol(arg, &end, 10);
-	if (*end == '\0' && end != arg) {
-		if (errno == ERANGE || l < INT_MIN || l > INT_MAX)
-			l = l < 0 ? INT_MIN : INT_MAX;
-		if ((l >= 1 && l <= 10) || lenient) {
-			*prio = (int)l;
-			return 0;
-		}
-		return -1;
-	}
-	if (!lenient)
-		return -1;
-	*prio = 5;
-	return 1;
-}
-
-/*
  * enqueue --many: stdin holds one entry per line, a JSON object with the
  * entry format's keys (sql, params, priority, operation, id; metadata is
  * dropped as hqd drops it); tmpl gives what a line leaves out. Every line
@@ -592,7 +563,7 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (prio != NULL && (defaulted = hqctl_priority(prio, e.lenient,
+	if (prio != NULL && (defaulted = hq_enqueue_priority(prio, e.lenient,
 	    &e.priority)) == -1) {
 		rc = hqctl_err(HQ_EX_USAGE, "--priority: '%s' is not an "
 		    "integer in 1..10", prio);
@@ -625,18 +596,10 @@ hqctl_enqueue(struct hqctl *c, int argc, char **argv)
 	}
 	if (hq_enqueue(c->root, &e, name, sizeof(name), err,
 	    sizeof(err)) == -1) {
-		rc = hqctl_err(errno == EINVAL ? HQ_EX_DATAERR :
-		    errno == ENOENT ? HQ_EX_NOINPUT : HQ_EX_CANTCREAT,
-		    "enqueue: %s", err);
+		rc = hqctl_err(hq_enqueue_status(errno), "enqueue: %s", err);
 		goto out;
 	}
-	/* Lenient warnings go to stderr, timestamped: the shell library
-	 * appends hqctl's stderr to worker.log, beside hqd's lines. */
-	if (defaulted)
-		log_warnx("%s: priority '%s' is not an integer: queued at 5",
-		    name, prio);
-	if (err[0] != '\0')
-		log_warnx("%s: %s", name, err);
+	hq_enqueue_warn(name, defaulted ? prio : NULL, err);
 	/* One write(2), not stdio's fstat of stdout first. */
 	len = strlen(name);
 	name[len++] = '\n';

@@ -130,9 +130,13 @@ queue_db_write() {
 	esac
 	queue_ensure_worker
 	[ "$meta" != '{}' ] || meta=
-	# The one exec. An argument holds at most 128 KiB (MAX_ARG_STRLEN):
-	# _hq_enqueue sends a longer SQL through stdin.
-	if [ $((${#sql} + ${#meta})) -le 30000 ]; then
+	# hqctl's enqueue in this process (hqenqueue.so), else the one exec.
+	# An argument holds at most 128 KiB (MAX_ARG_STRLEN): _hq_enqueue
+	# sends a longer SQL through stdin.
+	if enable hqenqueue 2>/dev/null || _hq_builtin_load; then
+		hqenqueue "$QUEUE_BASE_DIR" "$prio" "$op" "$meta" "$sql" \
+		    2>>"$QUEUE_WORKER_LOG" || rc=$?
+	elif [ $((${#sql} + ${#meta})) -le 30000 ]; then
 		"$HQCTL" --root "$QUEUE_BASE_DIR" enqueue --lenient \
 		    --priority "$prio" --op "$op" ${meta:+--metadata "$meta"} \
 		    -- "$sql" >/dev/null 2>>"$QUEUE_WORKER_LOG" || rc=$?
@@ -142,6 +146,24 @@ queue_db_write() {
 	fi
 	[ $rc -ne 0 ] || return 0
 	_hq_not_queued "$rc" "$sql" "$op" "$prio" "$meta"
+}
+
+# _hq_builtin_load: load hqenqueue, the bash builtin that does hqctl's
+# enqueue without a fork or an exec (docs/performance.md, "A hook"); once
+# per shell ($$: subshells share the answer). HQ_BASH_BUILTIN names the
+# file, or false for hqctl always; else beside $HQCTL (a build tree),
+# else libexec/hq/ beside this library's share/hq/.
+_hq_builtin_load() {
+	local so=${HQ_BASH_BUILTIN-}
+	[ "${_HQ_BUILTIN_TRIED-}" != "$$" ] || return 1
+	_HQ_BUILTIN_TRIED=$$
+	case $so:$HQCTL in
+	false:* | 0:* | no:* | off:*) return 1 ;;
+	:*/*) so=${HQCTL%/*}/hqenqueue.so ;;
+	esac
+	[ -n "$so" ] && [ -r "$so" ] ||
+	    so=$QUEUE_LIB_DIR/../../libexec/hq/hqenqueue.so
+	[ -r "$so" ] && enable -f "$so" hqenqueue 2>/dev/null
 }
 
 # queue_write SQL [OPERATION] [PRIORITY] [METADATA]: the same.

@@ -16,6 +16,7 @@ want=(sbin/hqd bin/hqctl share/hq/queue-lib.sh share/hq/queue-lib-more.sh
     lib/systemd/system/hqd.service
     lib/tmpfiles.d/hq.conf lib/sysusers.d/hq.conf)
 [ -z "${HQ_DQLITE_NODE:-}" ] || want+=(sbin/hq-dqlite-node)
+[ ! -f "$B/hqctl/hqenqueue.so" ] || want+=(libexec/hq/hqenqueue.so)
 if [ -f "$B/docs/man/hqd.8" ]; then
 	want+=(share/man/man8/hqd.8 share/man/man1/hqctl.1 share/man/man7/hq-queue.7)
 	[ -z "${HQ_DQLITE_NODE:-}" ] || want+=(share/man/man8/hq-dqlite-node.8)
@@ -30,6 +31,13 @@ done
 # The installed library finds its second file beside it (a stub's first use).
 [ "$(bash -uc '. "$1"; json_get_field "{\"a\":1}" a' _ "$P/share/hq/queue-lib.sh")" = 1 ] ||
     fail "installed queue-lib.sh: a stub did not load queue-lib-more.sh"
+# ... and its bash builtin, where it was installed (no hqctl on PATH).
+if [ -f "$B/hqctl/hqenqueue.so" ]; then
+	env -u HQCTL -u HQ_BASH_BUILTIN PATH=/usr/bin:/bin bash -c \
+	    '. "$1"; _hq_builtin_load && enable hqenqueue' _ \
+	    "$P/share/hq/queue-lib.sh" ||
+	    fail "installed queue-lib.sh: hqenqueue.so not loaded"
+fi
 "$P/sbin/hqd" --version >/dev/null || fail "installed hqd does not run"
 "$P/bin/hqctl" --version >/dev/null || fail "installed hqctl does not run"
 grep -qx "ExecStart=$P/sbin/hqd" "$P/lib/systemd/system/hqd.service" ||
