@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The container's runtime stage has every shared library hqd, hqctl and
-# hq-dqlite-node (where it was built) load: each library ldd resolves (transitively) belongs, by dpkg -S, to a
+# hq-dqlite-node and hqenqueue.so (where they were built) load: each library ldd resolves (transitively) belongs, by dpkg -S, to a
 # package of the Dockerfile's runtime list (parsed from the Dockerfile:
 # the one source of truth), to a package bookworm-slim already has
 # (Essential or Priority required), or to a dependency of one of those.
@@ -56,6 +56,8 @@ closure | sort -u >"$D_T/image"
 # resolves it, and what hqd opens itself.
 bins=("$HQD" "$HQCTL")
 [ -z "${HQ_DQLITE_NODE:-}" ] || bins+=("$HQ_DQLITE_NODE")
+# The shell library's builtin, which bash loads in the image too.
+[ ! -f "$(dirname "$HQCTL")/hqenqueue.so" ] || bins+=("$(dirname "$HQCTL")/hqenqueue.so")
 for bin in "${bins[@]}"; do
 	if [[ $(ldd "$bin") == *'not found'* ]]; then
 		fail "$(basename "$bin"): $(ldd "$bin" | grep 'not found')"
