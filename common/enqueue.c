@@ -327,7 +327,8 @@ hq_enqueue_many(const char *root, const struct hq_enqueue *e, size_t n,
 	 * hqctl enqueue; and past the guard page of a small thread stack). */
 	nf = n < ENQUEUE_CHUNK ? n : ENQUEUE_CHUNK;
 	if (nf > 1 && (f = calloc(nf, sizeof(*f))) == NULL) {
-		enqueue_note(err, errlen, "%s", strerror(errno));
+		enqueue_note(err, errlen, "%s", strerror(ENOMEM));
+		errno = ENOMEM;		/* the caller's status comes from it */
 		return -1;
 	}
 	for (i = 0; i < nf; i++) {

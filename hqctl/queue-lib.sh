@@ -133,7 +133,7 @@ queue_db_write() {
 	# hqctl's enqueue in this process (hqenqueue.so), else the one exec.
 	# An argument holds at most 128 KiB (MAX_ARG_STRLEN): _hq_enqueue
 	# sends a longer SQL through stdin.
-	if enable hqenqueue 2>/dev/null || _hq_builtin_load; then
+	if _hq_builtin; then
 		hqenqueue "$QUEUE_BASE_DIR" "$prio" "$op" "$meta" "$sql" \
 		    2>>"$QUEUE_WORKER_LOG" || rc=$?
 	elif [ $((${#sql} + ${#meta})) -le 30000 ]; then
@@ -148,17 +148,21 @@ queue_db_write() {
 	_hq_not_queued "$rc" "$sql" "$op" "$prio" "$meta"
 }
 
-# _hq_builtin_load: load hqenqueue, the bash builtin that does hqctl's
-# enqueue without a fork or an exec (docs/performance.md, "A hook"); once
-# per shell ($$: subshells share the answer). HQ_BASH_BUILTIN names the
-# file, or false for hqctl always; else beside $HQCTL (a build tree),
-# else libexec/hq/ beside this library's share/hq/.
-_hq_builtin_load() {
+# _hq_builtin: 0 when hqenqueue, the bash builtin that does hqctl's
+# enqueue without a fork or an exec (docs/performance.md, "A hook"), is
+# there to use: HQ_BASH_BUILTIN is not false, and it is loaded, or loads
+# now (tried once per shell, $$: subshells share the answer).
+# HQ_BASH_BUILTIN names the file; else beside $HQCTL (a build tree), else
+# libexec/hq/ beside this library's share/hq/.
+_hq_builtin() {
 	local so=${HQ_BASH_BUILTIN-}
+	case $so in
+	false | 0 | no | off) return 1 ;;
+	esac
+	! enable hqenqueue 2>/dev/null || return 0
 	[ "${_HQ_BUILTIN_TRIED-}" != "$$" ] || return 1
 	_HQ_BUILTIN_TRIED=$$
 	case $so:$HQCTL in
-	false:* | 0:* | no:* | off:*) return 1 ;;
 	:*/*) so=${HQCTL%/*}/hqenqueue.so ;;
 	esac
 	[ -n "$so" ] && [ -r "$so" ] ||

@@ -34,7 +34,7 @@ done
 # ... and its bash builtin, where it was installed (no hqctl on PATH).
 if [ -f "$B/hqctl/hqenqueue.so" ]; then
 	env -u HQCTL -u HQ_BASH_BUILTIN PATH=/usr/bin:/bin bash -c \
-	    '. "$1"; _hq_builtin_load && enable hqenqueue' _ \
+	    '. "$1"; _hq_builtin && enable hqenqueue' _ \
 	    "$P/share/hq/queue-lib.sh" ||
 	    fail "installed queue-lib.sh: hqenqueue.so not loaded"
 fi

@@ -134,13 +134,24 @@ assert_eq "$(calls "$T/h.trace" '^[0-9]+ +(fork|vfork|clone|clone3)\(')" 1 \
 assert_eq "$(calls "$T/h.trace" '^[0-9]+ +execve\(')" 2 \
     "execs of a hook through hqctl"
 
+# HQ_BASH_BUILTIN=false in a shell that has the builtin loaded already:
+# that write runs hqctl all the same (the one fork of the trace).
+strace -f -qq -e trace=fork,vfork,clone,clone3,execve -o "$T/m.trace" \
+    bash -c '. "$1"; queue_db_write "INSERT INTO w VALUES ('"'mixed'"', 8)" &&
+	HQ_BASH_BUILTIN=false queue_db_write "INSERT INTO w VALUES ('"'mixed'"', 9)"' \
+    _ "$HQ_QUEUE_LIB" || fail "the mixed writes failed"
+assert_eq "$(calls "$T/m.trace" '^[0-9]+ +(fork|vfork|clone|clone3)\(')" 1 \
+    "forks of a builtin write then an HQ_BASH_BUILTIN=false write"
+
 want="warm|0
 builtin|1
 same|2
 same|3
 prio|4
 nolog|5
-hqctl|6$direct"
+hqctl|6$direct
+mixed|8
+mixed|9"
 hq_wait_sql 30 "SELECT count(*) FROM w" "$(($(printf '%s\n' "$want" | wc -l) + 1))"
 assert_eq "$(hq_sql "SELECT k, v FROM w WHERE k <> 'big' ORDER BY v")" "$want" \
     "rows, each once"
